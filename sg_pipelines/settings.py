@@ -1,0 +1,146 @@
+"""District settings: one YAML file plus environment variables.
+
+Every field has a default that points at the embedded Campus sandbox, so the demo needs no
+configuration. A district copies `docs/settings.example.yaml`, points `SG_SETTINGS_FILE` at it,
+and keeps secrets in environment variables (read by the Dagster resources through `EnvVar`).
+
+Environment overrides use the `SG_` prefix and `__` between levels, for example
+`SG_ONEROSTER__BASE_URL` or `SG_WAREHOUSE_PATH`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, field_validator
+
+SANDBOX_DEFAULT_PORT = 8765
+SANDBOX_CLIENT_ID = "sg-sandbox-client"
+SANDBOX_CLIENT_SECRET = "sg-sandbox-secret"
+
+ONEROSTER_SCOPES = (
+    "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly",
+    "https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly",
+    "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-demographics.readonly",
+)
+
+ENV_PREFIX = "SG_"
+SETTINGS_FILE_ENV = "SG_SETTINGS_FILE"
+HOME_ENV = "SG_HOME"
+CLIENT_SECRET_ENV = "SG_ONEROSTER_CLIENT_SECRET"
+
+
+def default_home() -> Path:
+    """Where local state lives when the settings name no path: `$SG_HOME` or `./.sg-pipelines`."""
+    return Path(os.environ.get(HOME_ENV) or Path.cwd() / ".sg-pipelines").resolve()
+
+
+class OneRosterSettings(BaseModel):
+    """How to reach the district's OneRoster 1.2 provider (Campus, or the sandbox)."""
+
+    base_url: str = f"http://127.0.0.1:{SANDBOX_DEFAULT_PORT}/ims/oneroster/rostering/v1p2"
+    token_url: str = f"http://127.0.0.1:{SANDBOX_DEFAULT_PORT}/oauth2/token"
+    client_id: str = SANDBOX_CLIENT_ID
+    scopes: list[str] = Field(default_factory=lambda: list(ONEROSTER_SCOPES))
+    page_size: int = Field(default=1000, ge=1, le=50_000)
+    max_concurrency: int = Field(default=5, ge=1, le=5)
+    serial: bool = False
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    max_backoff_seconds: float = Field(default=60.0, gt=0)
+    delta_lookback_seconds: int = Field(default=3600, ge=0)
+
+    @field_validator("base_url", "token_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+class RosterSettings(BaseModel):
+    """Rules for applying a roster pull."""
+
+    deactivation_threshold: float = Field(default=0.10, ge=0, le=1)
+    guardian_roles: list[str] = Field(default_factory=lambda: ["parent", "guardian"])
+    other_contact_roles: list[str] = Field(default_factory=lambda: ["relative", "relatedContact"])
+    unresolved_alert_threshold: int = Field(default=50, ge=0)
+    confirm_mass_deactivation: bool = False
+
+
+class Settings(BaseModel):
+    """One district's settings."""
+
+    district_name: str = "Sandbox City Schools"
+    home: Path = Field(default_factory=default_home)
+    warehouse_path: Path | None = None
+    app_database_url: str | None = None
+    timezone: str = "America/New_York"
+    oneroster: OneRosterSettings = Field(default_factory=OneRosterSettings)
+    roster: RosterSettings = Field(default_factory=RosterSettings)
+
+    @property
+    def warehouse(self) -> Path:
+        """Absolute path of the DuckDB warehouse file."""
+        return (self.warehouse_path or self.home / "warehouse.duckdb").expanduser().resolve()
+
+    @property
+    def app_database(self) -> str:
+        """URL of the app database (SQLite by default)."""
+        if self.app_database_url:
+            return self.app_database_url
+        return f"sqlite:///{(self.home / 'app.sqlite').resolve()}"
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """Turn `SG_A__B=value` variables into a nested dict `{"a": {"b": "value"}}`."""
+    overrides: dict[str, Any] = {}
+    reserved = {SETTINGS_FILE_ENV, CLIENT_SECRET_ENV}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in reserved:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        if path[0] not in Settings.model_fields:
+            continue
+        node = overrides
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = _env_value(value)
+    return overrides
+
+
+def _env_value(value: str) -> Any:
+    """Lists may be given as comma-separated values; everything else pydantic coerces."""
+    return value.split(",") if "," in value else value
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(path: Path | str | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the settings file (argument, `$SG_SETTINGS_FILE`, or none) and apply the environment."""
+    environ = dict(os.environ if environ is None else environ)
+    path = path or environ.get(SETTINGS_FILE_ENV)
+
+    data: dict[str, Any] = {}
+    if path:
+        with Path(path).open(encoding="utf-8") as handle:
+            data = yaml.safe_load(handle) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"settings file {path} must hold a mapping at the top level")
+
+    return Settings.model_validate(_merge(data, _env_overrides(environ)))
+
+
+def oneroster_client_secret(environ: dict[str, str] | None = None) -> str:
+    """The OneRoster client secret: `$SG_ONEROSTER_CLIENT_SECRET`, or the sandbox's own."""
+    environ = os.environ if environ is None else environ
+    return environ.get(CLIENT_SECRET_ENV, SANDBOX_CLIENT_SECRET)
