@@ -125,7 +125,9 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def load_settings(path: Path | str | None = None, environ: dict[str, str] | None = None) -> Settings:
+def load_settings(
+    path: Path | str | None = None, environ: dict[str, str] | None = None
+) -> Settings:
     """Read the settings file (argument, `$SG_SETTINGS_FILE`, or none) and apply the environment."""
     environ = dict(os.environ if environ is None else environ)
     path = path or environ.get(SETTINGS_FILE_ENV)

@@ -1,0 +1,146 @@
+"""The `sg-pipelines` command."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sg_pipelines.settings import SANDBOX_DEFAULT_PORT, default_home
+
+app = typer.Typer(help="sg-pipelines: the Infinite Campus integration of a plan system.")
+sandbox_app = typer.Typer(help="The Campus sandbox: a OneRoster 1.2 provider for demos and tests.")
+app.add_typer(sandbox_app, name="sandbox")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+Students = Annotated[int, typer.Option(min=1, help="Students in the generated district.")]
+Seed = Annotated[int, typer.Option(help="Seed of the district generator (same seed, same data).")]
+CsvSample = Annotated[
+    bool, typer.Option("--csv-sample", help="Serve the public OneRoster CSV sample instead.")
+]
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def demo(
+    students: Students = 2000,
+    seed: Seed = 7,
+    csv_sample: CsvSample = False,
+    home: Annotated[Path | None, typer.Option(help="Where the demo keeps its files.")] = None,
+) -> None:
+    """Run the nightly job on a generated district served by the sandbox, and summarise it."""
+    from sg_pipelines.demo import run_demo
+
+    home = home or default_home() / "demo"
+    typer.echo(f"Starting the Campus sandbox and syncing into {home} ...")
+    report = run_demo(home, students=students, seed=seed, csv_sample=csv_sample)
+
+    typer.echo(f"\nDistrict: {report.district}, {report.students_served} students served")
+    typer.echo(f"Plan system before the first sync: {report.seeded}")
+    for run in report.runs:
+        _print_run(run)
+
+    typer.echo("\nOpen the Dagster UI on the same data (runs, assets, checks, metadata):")
+    typer.echo(f"  DAGSTER_HOME={report.dagster_home} SG_HOME={report.home} \\")
+    typer.echo("    .venv/bin/sg-pipelines ui" + (" --csv-sample" if csv_sample else ""))
+    if not all(run.success for run in report.runs):
+        raise typer.Exit(code=1)
+
+
+def _print_run(run) -> None:
+    status = "succeeded" if run.success else "FAILED"
+    sync = run.sync
+    typer.echo(f"\n== {run.label}: {status} in {run.seconds:.1f} s")
+    if sync:
+        typer.echo(
+            f"   sync {sync['mode']} ({sync['status']}), window "
+            f"{sync['window_start'] or 'everything'} .. {sync['window_end']}"
+        )
+    typer.echo(
+        f"   {'collection':<18}{'status':<11}{'fetched':>9}{'upserted':>10}"
+        f"{'rejected':>10}{'deactivated':>13}{'withheld':>10}"
+    )
+    for collection, state, fetched, upserted, rejected, deactivated, withheld in run.collections:
+        typer.echo(
+            f"   {collection:<18}{state:<11}{fetched:>9}{upserted:>10}{rejected:>10}"
+            f"{deactivated:>13}{withheld:>10}"
+        )
+    if run.quarantine:
+        typer.echo("   quarantined:")
+        for collection, reason, count in run.quarantine:
+            typer.echo(f"     {count:>5}  {collection}: {reason}")
+    else:
+        typer.echo("   quarantined: none")
+    if run.links:
+        typer.echo("   students linked: " + ", ".join(f"{k} {v}" for k, v in run.links.items()))
+
+
+@app.command()
+def ui(
+    students: Students = 2000,
+    seed: Seed = 7,
+    csv_sample: CsvSample = False,
+    port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
+) -> None:
+    """Serve the sandbox district on its default port and open `dagster dev` beside it."""
+    from sg_pipelines.demo import build_district
+    from sg_pipelines.sandbox.runner import SandboxServer
+
+    district, description = build_district(students, seed, csv_sample)
+    with SandboxServer(district, port=SANDBOX_DEFAULT_PORT) as sandbox:
+        typer.echo(f"Sandbox serving {description} at {sandbox.base_url}")
+        env = dict(os.environ)
+        env.setdefault("SG_HOME", str(default_home() / "demo"))
+        env.setdefault("DAGSTER_HOME", str(Path(env["SG_HOME"]) / "dagster"))
+        Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+        command = [
+            str(Path(sys.executable).parent / "dagster"),
+            "dev",
+            "-w",
+            str(REPO_ROOT / "workspace.yaml"),
+            "-p",
+            str(port),
+        ]
+        subprocess.run(command, env=env, cwd=REPO_ROOT, check=False)
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    port: Annotated[int, typer.Option(help="Loopback port to listen on.")] = SANDBOX_DEFAULT_PORT,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    students: Students = 2000,
+    seed: Seed = 7,
+    csv: Annotated[Path | None, typer.Option(help="Serve this OneRoster CSV bundle.")] = None,
+    csv_sample: CsvSample = False,
+) -> None:
+    """Serve a district as a OneRoster 1.2 provider until interrupted."""
+    from sg_pipelines.demo import PUBLIC_SAMPLE, build_district
+    from sg_pipelines.sandbox.csv_bundle import load_bundle
+    from sg_pipelines.sandbox.runner import serve_forever
+
+    if csv is not None:
+        district = load_bundle(csv)
+        description = f"CSV bundle {csv}"
+    else:
+        district, description = build_district(students, seed, csv_sample)
+        if csv_sample:
+            description += f" from {PUBLIC_SAMPLE}"
+    typer.echo(f"Serving {description} on http://{host}:{port}/ims/oneroster/rostering/v1p2")
+    serve_forever(host, port, district)
+
+
+if __name__ == "__main__":
+    app()

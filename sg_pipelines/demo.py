@@ -1,0 +1,207 @@
+"""The demo: a generated district served by the Campus sandbox, synced by the real job.
+
+It seeds the plan system with the students an older integration left behind, starts the sandbox
+on a free loopback port, runs the nightly job twice through the real Dagster definitions (the
+first run has no earlier full sync, so it runs as a full sync; the second is a true delta after
+some changes in Campus), and summarises what happened from the warehouse.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dagster import DagsterInstance
+
+from sg_pipelines.appdb.gateway import AppDatabase
+from sg_pipelines.appdb.seed import roster_rows_from_oneroster_users, seed_demo
+from sg_pipelines.definitions import NIGHTLY_JOB, build_definitions
+from sg_pipelines.sandbox.csv_bundle import load_bundle
+from sg_pipelines.sandbox.district import District
+from sg_pipelines.sandbox.generator import generate_district
+from sg_pipelines.sandbox.runner import SandboxServer
+from sg_pipelines.settings import Settings, load_settings
+from sg_pipelines.warehouse import connect_read_only
+
+logger = logging.getLogger(__name__)
+
+PUBLIC_SAMPLE = Path(__file__).parent / "sandbox" / "data" / "grand-bend-1.1"
+
+DAGSTER_YAML = """\
+# Written by `sg-pipelines demo`. Every warehouse writer is in the `duckdb_write` pool;
+# a limit of 1 keeps DuckDB to one writer across runs and backfills.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+@dataclass
+class RunReport:
+    """What one run of the nightly job did, read back from the warehouse."""
+
+    label: str
+    success: bool
+    seconds: float
+    sync: dict[str, object] = field(default_factory=dict)
+    collections: list[tuple] = field(default_factory=list)
+    quarantine: list[tuple] = field(default_factory=list)
+    links: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class DemoReport:
+    home: Path
+    dagster_home: Path
+    district: str
+    students_served: int
+    seeded: object
+    runs: list[RunReport]
+
+
+def build_district(students: int, seed: int, csv_sample: bool) -> tuple[District, str]:
+    if csv_sample:
+        return load_bundle(PUBLIC_SAMPLE), "public OneRoster 1.1 CSV sample (Grand Bend ISD)"
+    return generate_district(students=students, seed=seed), f"generated district, seed {seed}"
+
+
+def prepare_home(home: Path) -> Path:
+    """A fresh demo home with a Dagster instance whose pools allow one warehouse writer."""
+    if home.exists():
+        for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "app.sqlite"):
+            (home / name).unlink(missing_ok=True)
+        shutil.rmtree(home / "dagster", ignore_errors=True)
+    dagster_home = home / "dagster"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
+    return dagster_home
+
+
+@contextmanager
+def demo_environment(home: Path, dagster_home: Path, sandbox: SandboxServer) -> Iterator[Settings]:
+    """Point settings and Dagster at the demo home and the running sandbox."""
+    values = {
+        "SG_HOME": str(home),
+        "SG_ONEROSTER__BASE_URL": sandbox.base_url,
+        "SG_ONEROSTER__TOKEN_URL": sandbox.token_url,
+        "SG_ONEROSTER__CLIENT_ID": sandbox.client_id,
+        "SG_ONEROSTER_CLIENT_SECRET": sandbox.client_secret,
+        "DAGSTER_HOME": str(dagster_home),
+    }
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield load_settings()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def change_some_records(district: District, seed: int) -> int:
+    """What a day in Campus looks like: a few students edited, one withdrawn for good."""
+    students = district.students()
+    changed = 0
+    for student in students[seed % 7 :: max(len(students) // 20, 1)][:20]:
+        district.update("users", student["sourcedId"], {"middleName": "Q"})
+        changed += 1
+    if len(students) > 40:
+        district.mark_tobedeleted("users", students[-1]["sourcedId"])
+        changed += 1
+    return changed
+
+
+def run_nightly(settings: Settings, instance: DagsterInstance, label: str) -> RunReport:
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(NIGHTLY_JOB)
+
+    started = time.perf_counter()
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    seconds = time.perf_counter() - started
+
+    report = RunReport(label=label, success=result.success, seconds=seconds)
+    read_warehouse(settings, report)
+    return report
+
+
+def read_warehouse(settings: Settings, report: RunReport) -> None:
+    """Counts only: the summary never prints a name or an id of a student."""
+    if not settings.warehouse.exists():
+        return
+    with connect_read_only(settings.warehouse) as conn:
+        row = conn.execute(
+            "SELECT sync_id, mode, status, window_start, window_end FROM roster_sync_log "
+            "ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return
+        sync_id = row[0]
+        names = ("sync_id", "mode", "status", "window_start", "window_end")
+        report.sync = dict(zip(names, row, strict=True))
+        report.collections = conn.execute(
+            "SELECT collection, status, fetched, upserted, rejected, deactivated, "
+            "deactivations_withheld FROM roster_sync_collections WHERE sync_id = ? "
+            "ORDER BY collection",
+            [sync_id],
+        ).fetchall()
+        report.quarantine = conn.execute(
+            "SELECT collection, reason, count(*) FROM roster_quarantine WHERE sync_id = ? "
+            "GROUP BY ALL ORDER BY 3 DESC, 1, 2",
+            [sync_id],
+        ).fetchall()
+        report.links = dict(
+            conn.execute(
+                "SELECT matched_by, count(*) FROM student_links GROUP BY ALL ORDER BY 1"
+            ).fetchall()
+        )
+        report.links["re-keyed (all time)"] = conn.execute(
+            "SELECT count(*) FROM student_rekeys"
+        ).fetchone()[0]
+        report.links["sent to review"] = conn.execute(
+            "SELECT count(*) FROM link_review"
+        ).fetchone()[0]
+
+
+def run_demo(
+    home: Path, students: int = 2000, seed: int = 7, csv_sample: bool = False
+) -> DemoReport:
+    """Seed, serve, sync twice, and report."""
+    home = home.resolve()
+    dagster_home = prepare_home(home)
+    district, description = build_district(students, seed, csv_sample)
+
+    with (
+        SandboxServer(district) as sandbox,
+        demo_environment(home, dagster_home, sandbox) as settings,
+    ):
+        app_db = AppDatabase(settings.app_database)
+        app_db.migrate()
+        rows = roster_rows_from_oneroster_users(
+            district.collection("users"), district.collection("orgs")
+        )
+        seeded = seed_demo(app_db, rows, seed=seed)
+
+        instance = DagsterInstance.get()
+        runs = [run_nightly(settings, instance, "first night (no earlier sync, so a full sync)")]
+        if runs[0].success and not csv_sample:
+            changed = change_some_records(district, seed)
+            runs.append(run_nightly(settings, instance, f"second night ({changed} changes)"))
+
+    return DemoReport(
+        home=home,
+        dagster_home=dagster_home,
+        district=description,
+        students_served=len(district.students()),
+        seeded=seeded,
+        runs=runs,
+    )
