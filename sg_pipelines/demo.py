@@ -185,9 +185,10 @@ def run_demo(
         demo_environment(home, dagster_home, sandbox) as settings,
     ):
         app_db = AppDatabase(settings.app_database)
-        app_db.migrate()
         rows = roster_rows_from_oneroster_users(
-            district.collection("users"), district.collection("orgs")
+            district.collection("users"),
+            district.collection("orgs"),
+            district.collection("demographics"),
         )
         seeded = seed_demo(app_db, rows, seed=seed)
 

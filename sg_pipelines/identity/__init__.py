@@ -1,1 +1,1 @@
-
+"""Identity: linking plan-system students to Campus sourcedIds."""

@@ -1,0 +1,89 @@
+"""The rows the app-database gateway reads and writes, as plain frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PlanStudent:
+    """A student as the plan system knows them."""
+
+    id: int
+    internal_sis_student_id: str | None
+    emis_student_id: str | None
+    state_id: str | None
+    local_id: str | None
+    first_name: str
+    last_name: str
+    birth_date: date | None
+    building_irn: str | None
+    grade: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class NewStudent:
+    """What it takes to create a plan-system student."""
+
+    first_name: str
+    last_name: str
+    internal_sis_student_id: str | None = None
+    emis_student_id: str | None = None
+    state_id: str | None = None
+    local_id: str | None = None
+    birth_date: date | None = None
+    building_irn: str | None = None
+    grade: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A student's guardian or other contact, keyed by its source system id (`external_id`)."""
+
+    external_id: str
+    relationship: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: str
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+EMIS_STUDENT_ID_LENGTH = 9
+
+
+def normalize_emis_student_id(value: str | int | None) -> str | None:
+    """EMIS Student IDs are 9-character strings with leading zeros; anything else is no id."""
+    text = str(value).strip() if value is not None else ""
+    if not text.isdigit() or len(text) > EMIS_STUDENT_ID_LENGTH:
+        return None
+    return text.zfill(EMIS_STUDENT_ID_LENGTH)
+
+
+# Student columns that `AppDatabase.update_student` may change; the rest have their own methods.
+UPDATABLE_STUDENT_FIELDS = frozenset(
+    {
+        "emis_student_id",
+        "state_id",
+        "local_id",
+        "first_name",
+        "last_name",
+        "birth_date",
+        "building_irn",
+        "grade",
+    }
+)

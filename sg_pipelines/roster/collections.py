@@ -1,0 +1,62 @@
+"""The OneRoster collections we pull, and where each one lands in the warehouse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sg_pipelines.roster.models import (
+    AcademicSession,
+    Class,
+    Demographics,
+    Enrollment,
+    OneRosterRecord,
+    Org,
+    User,
+)
+
+SCOPE_PREFIX = "https://purl.imsglobal.org/spec/or/v1p2/scope/"
+CORE_SCOPE = "roster-core.readonly"
+DEMOGRAPHICS_SCOPE = "roster-demographics.readonly"
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One `GET /{name}` collection: its envelope key, record model and warehouse table."""
+
+    name: str
+    model: type[OneRosterRecord]
+    table: str
+    list_columns: frozenset[str] = frozenset()
+    scope: str = CORE_SCOPE
+
+    @property
+    def envelope(self) -> str:
+        """The response key holding the records; the same as the path for these collections."""
+        return self.name
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.model.columns
+
+    @property
+    def staging_table(self) -> str:
+        return f"roster_staging_{self.table.removeprefix('oneroster_')}"
+
+
+ORGS = Collection("orgs", Org, "oneroster_orgs")
+ACADEMIC_SESSIONS = Collection("academicSessions", AcademicSession, "oneroster_academic_sessions")
+CLASSES = Collection(
+    "classes", Class, "oneroster_classes", frozenset({"term_sourced_ids", "grades"})
+)
+USERS = Collection(
+    "users", User, "oneroster_users", frozenset({"role_names", "agent_sourced_ids", "grades"})
+)
+DEMOGRAPHICS = Collection(
+    "demographics", Demographics, "oneroster_demographics", scope=DEMOGRAPHICS_SCOPE
+)
+ENROLLMENTS = Collection("enrollments", Enrollment, "oneroster_enrollments")
+
+COLLECTIONS: dict[str, Collection] = {
+    collection.name: collection
+    for collection in (ORGS, ACADEMIC_SESSIONS, CLASSES, USERS, DEMOGRAPHICS, ENROLLMENTS)
+}

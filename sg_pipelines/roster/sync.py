@@ -1,0 +1,412 @@
+"""Apply OneRoster pulls to the warehouse: staging, then one merge transaction per collection.
+
+A collection that fails to pull leaves its table exactly as the last good sync left it. Rows
+are never deleted: `tobedeleted` deactivates, and absence deactivates only after a complete,
+consistent full pull, and only when it would not deactivate more than the configured share of
+active rows (students, for users); otherwise the deactivations are withheld and recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import duckdb
+
+from sg_pipelines.roster.client import OneRosterClient
+from sg_pipelines.roster.collections import COLLECTIONS, DEMOGRAPHICS, USERS, Collection
+from sg_pipelines.roster.errors import ForbiddenError, RosterError
+from sg_pipelines.roster.parsing import PageParser
+from sg_pipelines.roster.queries import query
+from sg_pipelines.roster.staging import (
+    clear_rejects,
+    create_staging,
+    drop_staging,
+    ensure_schema,
+    write_page,
+)
+from sg_pipelines.settings import RosterSettings
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["full", "delta"]
+PULL_ATTEMPTS = 3  # the first pull plus up to two re-pulls when the total moves mid-pull
+STUDENT_SCOPE = "list_contains(current.role_names, 'student')"
+
+
+@dataclass(frozen=True)
+class SyncRun:
+    """One sync (one Dagster run): its id, resolved mode and start."""
+
+    sync_id: str
+    mode: Mode
+    started_at: datetime
+    window_start: datetime | None
+    lookback_seconds: int
+
+
+@dataclass(frozen=True)
+class CollectionResult:
+    """What one collection's sync did, as recorded in `roster_sync_collections`."""
+
+    collection: str
+    status: Literal["complete", "failed", "forbidden"]
+    mode: Mode
+    fetched: int = 0
+    upserted: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    deactivated: int = 0
+    deactivations_withheld: int = 0
+    total_reported: int | None = None
+    consistent: bool | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_utc(value: datetime) -> datetime:
+    """Any aware datetime in UTC; a naive one is taken to be UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def delta_filter(cursor: datetime, lookback_seconds: int) -> str:
+    """`dateLastModified>'…'`: changes since the cursor minus an explicit lookback, in UTC."""
+    since = to_utc(cursor) - timedelta(seconds=lookback_seconds)
+    return f"dateLastModified>'{since.strftime('%Y-%m-%dT%H:%M:%SZ')}'"
+
+
+def begin_sync(
+    conn: duckdb.DuckDBPyConnection,
+    sync_id: str,
+    requested_mode: Mode,
+    *,
+    lookback_seconds: int,
+    now: datetime | None = None,
+) -> SyncRun:
+    """Open (or rejoin) the sync-log row of `sync_id`.
+
+    A delta with no earlier complete full pull of users runs as a full sync.
+    """
+    ensure_schema(conn)
+    existing = conn.execute(
+        "SELECT mode, started_at, window_start FROM roster_sync_log WHERE sync_id = ?", [sync_id]
+    ).fetchall()
+    if existing:
+        mode, started_at, window_start = existing[0]
+        return SyncRun(sync_id, mode, started_at, window_start, lookback_seconds)
+
+    now = now or utc_now()
+    mode: Mode = requested_mode
+    window_start = None
+    if requested_mode == "delta":
+        cursor = collection_cursor(conn, USERS, sync_id)
+        if cursor is None:
+            mode = "full"
+        else:
+            window_start = cursor - timedelta(seconds=lookback_seconds)
+    conn.execute(
+        "INSERT INTO roster_sync_log (sync_id, mode, window_start, window_end, started_at, status)"
+        " VALUES (?, ?, ?, ?, ?, 'running')",
+        [sync_id, mode, window_start, now, now],
+    )
+    return SyncRun(sync_id, mode, now, window_start, lookback_seconds)
+
+
+def collection_cursor(
+    conn: duckdb.DuckDBPyConnection, collection: Collection, sync_id: str
+) -> datetime | None:
+    """The newest `dateLastModified` from complete pulls, once a full pull has completed."""
+    row = conn.execute(
+        """
+        SELECT max(cursor), bool_or(mode = 'full')
+        FROM roster_sync_collections
+        WHERE collection = ? AND status = 'complete' AND sync_id <> ?
+        """,
+        [collection.name, sync_id],
+    ).fetchall()[0]
+    if not row[1] or row[0] is None:
+        return None
+    return to_utc(row[0])
+
+
+def sync_collection(
+    conn: duckdb.DuckDBPyConnection,
+    client: OneRosterClient,
+    collection: Collection,
+    run: SyncRun,
+    rules: RosterSettings,
+    *,
+    confirm_mass_deactivation: bool = False,
+    log: logging.Logger | logging.LoggerAdapter = logger,
+) -> CollectionResult:
+    """Pull one collection into staging and merge it; a failed pull changes nothing."""
+    ensure_schema(conn)
+    cursor = collection_cursor(conn, collection, run.sync_id) if run.mode == "delta" else None
+    mode: Mode = "delta" if cursor is not None else "full"
+    window_start = cursor - timedelta(seconds=run.lookback_seconds) if cursor else None
+    filter = delta_filter(cursor, run.lookback_seconds) if cursor else None
+
+    # pull into staging, again if the total moved
+    try:
+        pull = None
+        for attempt in range(1, PULL_ATTEMPTS + 1):
+            create_staging(conn, collection)
+            clear_rejects(conn, run.sync_id, collection)
+            pull = client.pull(collection.name, PageParser(collection), filter=filter)
+            for page in pull:
+                write_page(conn, collection, page, run.sync_id, run.started_at)
+            if pull.consistent is not False:
+                break
+            log.warning(
+                "/%s: X-Total-Count changed or pages ended early (pull %d of %d)",
+                collection.name,
+                attempt,
+                PULL_ATTEMPTS,
+            )
+    except RosterError as error:
+        drop_staging(conn, collection)
+        result = _failed(conn, collection, run, mode, error)
+        record_collection(conn, run, result, window_start, cursor=None)
+        log.error("/%s: %s (%s sync kept the last good state)", collection.name, error, mode)
+        return result
+
+    assert pull is not None
+    try:
+        result = _merge(conn, collection, run, rules, mode, pull, confirm_mass_deactivation, log)
+    finally:
+        drop_staging(conn, collection)
+    return result
+
+
+def _failed(
+    conn: duckdb.DuckDBPyConnection,
+    collection: Collection,
+    run: SyncRun,
+    mode: Mode,
+    error: RosterError,
+) -> CollectionResult:
+    if isinstance(error, ForbiddenError):
+        if collection is DEMOGRAPHICS:
+            # keep what we had, but say it may be out of date
+            conn.execute("UPDATE oneroster_demographics SET stale = true")
+        return CollectionResult(collection.name, "forbidden", mode, error=str(error))
+    return CollectionResult(collection.name, "failed", mode, error=str(error))
+
+
+def _merge(
+    conn: duckdb.DuckDBPyConnection,
+    collection: Collection,
+    run: SyncRun,
+    rules: RosterSettings,
+    mode: Mode,
+    pull,
+    confirm_mass_deactivation: bool,
+    log: logging.Logger | logging.LoggerAdapter,
+) -> CollectionResult:
+    params = {"sync_id": run.sync_id, "now": run.started_at}
+    staged, cursor = conn.execute(
+        "SELECT count(DISTINCT sourced_id), max(date_last_modified) "
+        f"FROM {collection.staging_table}"
+    ).fetchall()[0]
+    rejected, anonymous = conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE sourced_id IS NULL) FROM roster_quarantine"
+        " WHERE sync_id = ? AND collection = ?",
+        [run.sync_id, collection.name],
+    ).fetchall()[0]
+    (warnings,) = conn.execute(
+        "SELECT count(*) FROM roster_warnings WHERE sync_id = ? AND collection = ?",
+        [run.sync_id, collection.name],
+    ).fetchall()[0]
+
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(merge_sql(collection), params)
+        if collection is DEMOGRAPHICS:
+            conn.execute(
+                f"UPDATE oneroster_demographics SET stale = false WHERE sourced_id IN "
+                f"(SELECT sourced_id FROM {collection.staging_table})"
+            )
+
+        # absence counts only inside a complete, consistent full pull
+        deactivated = withheld = 0
+        if mode == "full" and pull.consistent and not anonymous:
+            deactivated, withheld = _deactivate_absent(
+                conn, collection, run, rules, confirm_mass_deactivation, log
+            )
+        elif mode == "full":
+            log.warning(
+                "/%s: absence-based deactivation skipped (consistent=%s, unreadable records "
+                "without sourcedId=%d)",
+                collection.name,
+                pull.consistent,
+                anonymous,
+            )
+
+        result = CollectionResult(
+            collection.name,
+            "complete",
+            mode,
+            fetched=pull.records,
+            upserted=staged,
+            rejected=rejected,
+            warnings=warnings,
+            deactivated=deactivated,
+            deactivations_withheld=withheld,
+            total_reported=pull.total,
+            consistent=pull.consistent,
+            seconds=pull.seconds,
+        )
+        window_start = run.window_start if mode == "delta" else None
+        # an inconsistent pull may have skipped records, so it does not move the cursor
+        record_collection(
+            conn, run, result, window_start, cursor=cursor if pull.consistent is not False else None
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+    log.info(
+        "/%s: %s sync upserted %d, rejected %d, warned %d, deactivated %d, withheld %d",
+        collection.name,
+        mode,
+        staged,
+        rejected,
+        warnings,
+        deactivated,
+        withheld,
+    )
+    return result
+
+
+def merge_sql(collection: Collection) -> str:
+    staged = ", ".join(
+        f"{name}::VARCHAR[]" if name in collection.list_columns else name
+        for name in collection.columns
+    )
+    updates = ",\n    ".join(
+        f"{name} = excluded.{name}" for name in collection.columns if name != "sourced_id"
+    )
+    return query("merge").format(
+        table=collection.table,
+        staging_table=collection.staging_table,
+        columns=", ".join(collection.columns),
+        staged_columns=staged,
+        updates=updates,
+    )
+
+
+def _deactivate_absent(
+    conn: duckdb.DuckDBPyConnection,
+    collection: Collection,
+    run: SyncRun,
+    rules: RosterSettings,
+    confirmed: bool,
+    log: logging.Logger | logging.LoggerAdapter,
+) -> tuple[int, int]:
+    """Deactivate rows absent from the pull, unless that is more than the threshold allows."""
+    scope = STUDENT_SCOPE if collection is USERS else "true"
+    conn.execute(
+        query("deactivate_absent").format(
+            table=collection.table, staging_table=collection.staging_table, scope=scope
+        ),
+        {"sync_id": run.sync_id, "collection": collection.name},
+    )
+    absent, absent_in_scope = conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE in_scope) FROM roster_absent"
+    ).fetchall()[0]
+    (active_in_scope,) = conn.execute(
+        f"SELECT count(*) FROM {collection.table} AS current WHERE current.is_active AND {scope}"
+    ).fetchall()[0]
+
+    share = absent_in_scope / active_in_scope if active_in_scope else 0.0
+    if share > rules.deactivation_threshold and not confirmed:
+        log.error(
+            "/%s: full pull would deactivate %d of %d active %s (%.0f%% > %.0f%% threshold); "
+            "withholding %d deactivations until confirmed",
+            collection.name,
+            absent_in_scope,
+            active_in_scope,
+            "students" if collection is USERS else "rows",
+            share * 100,
+            rules.deactivation_threshold * 100,
+            absent,
+        )
+        return 0, absent
+
+    conn.execute(
+        f"""
+        UPDATE {collection.table}
+        SET is_active = false, deactivated_at = $now, deactivation_reason = 'absent',
+            last_sync_id = $sync_id
+        WHERE sourced_id IN (SELECT sourced_id FROM roster_absent)
+        """,
+        {"sync_id": run.sync_id, "now": run.started_at},
+    )
+    return absent, 0
+
+
+def record_collection(
+    conn: duckdb.DuckDBPyConnection,
+    run: SyncRun,
+    result: CollectionResult,
+    window_start: datetime | None,
+    *,
+    cursor: datetime | None,
+) -> None:
+    """Write the collection's row of `roster_sync_collections` and refresh the sync log."""
+    conn.execute(
+        """
+        INSERT OR REPLACE INTO roster_sync_collections
+        VALUES ($sync_id, $collection, $mode, $window_start, $status, $fetched, $upserted,
+                $rejected, $warnings, $deactivated, $withheld, $total, $consistent, $cursor,
+                $seconds, $error)
+        """,
+        {
+            "sync_id": run.sync_id,
+            "collection": result.collection,
+            "mode": result.mode,
+            "window_start": window_start,
+            "status": result.status,
+            "fetched": result.fetched,
+            "upserted": result.upserted,
+            "rejected": result.rejected,
+            "warnings": result.warnings,
+            "deactivated": result.deactivated,
+            "withheld": result.deactivations_withheld,
+            "total": result.total_reported,
+            "consistent": result.consistent,
+            "cursor": cursor,
+            "seconds": result.seconds,
+            "error": result.error,
+        },
+    )
+    _refresh_sync_log(conn, run.sync_id, final=False)
+
+
+def _refresh_sync_log(conn: duckdb.DuckDBPyConnection, sync_id: str, *, final: bool) -> None:
+    conn.execute(
+        query("refresh_sync_log"),
+        {"sync_id": sync_id, "final": final, "expected": list(COLLECTIONS)},
+    )
+
+
+def finish_sync(
+    conn: duckdb.DuckDBPyConnection, sync_id: str, now: datetime | None = None
+) -> tuple[str, str]:
+    """Close the sync-log row: status complete, partial or failed, and a message to act on."""
+    ensure_schema(conn)
+    _refresh_sync_log(conn, sync_id, final=True)
+    conn.execute(
+        "UPDATE roster_sync_log SET finished_at = ? WHERE sync_id = ?", [now or utc_now(), sync_id]
+    )
+    rows = conn.execute(
+        "SELECT status, message FROM roster_sync_log WHERE sync_id = ?", [sync_id]
+    ).fetchall()
+    return rows[0] if rows else ("failed", "no sync was started")

@@ -1,0 +1,171 @@
+"""The roster-sync results as a Markdown section of `docs/benchmarks.md`.
+
+The file keeps one `## ` section per benchmark; a rerun replaces its own section in place and
+leaves the others alone.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from sg_pipelines_tests.bench.measure import Measurement
+
+SECTION_TITLE = "## Roster sync"
+FILE_HEADER = """\
+# Benchmarks
+
+Each section is written by its benchmark and replaced when it is rerun. Numbers are only
+comparable within a section: they come from one run on one machine.
+"""
+
+FLOOR_RATIO_TARGET = 1.5
+PEAK_MB_TARGET = 500
+DELTA_SHARE_TARGET = 0.10
+
+LABELS = {
+    "floor": "floor: httpx, pages discarded",
+    "sync": "**roster sync** (full)",
+    "dlt": "dlt `rest_api` → DuckDB",
+    "delta": "**roster sync** (delta)",
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One benchmark run: what was pulled and what each contender measured."""
+
+    students: int
+    seed: int
+    page_size: int
+    concurrency: int
+    collections: tuple[str, ...]
+    changed: int
+    measurements: dict[str, Measurement]
+
+
+def machine() -> str:
+    """Cores, memory and the versions that matter, in one line."""
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    versions = ", ".join(
+        f"{name} {_version(name)}" for name in ("duckdb", "dlt", "httpx", "uvicorn")
+    )
+    return (
+        f"{os.cpu_count()} cores, {memory_gib:.0f} GiB RAM, {platform.system()} "
+        f"{platform.machine()}, Python {sys.version.split()[0]}, {versions}"
+    )
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def targets(run: Run) -> list[tuple[str, str, bool | None]]:
+    """Each target: what it asks, what was measured, and whether it was met (None: not run)."""
+    found = run.measurements
+    floor, sync, dlt, delta = (found.get(key) for key in ("floor", "sync", "dlt", "delta"))
+    rows: list[tuple[str, str, bool | None]] = []
+
+    if sync and floor:
+        ratio = sync.seconds / floor.seconds
+        rows.append(
+            (
+                f"full sync within {FLOOR_RATIO_TARGET}x of the floor",
+                f"{ratio:.2f}x",
+                ratio <= FLOOR_RATIO_TARGET,
+            )
+        )
+    if sync:
+        if dlt:
+            rows.append(
+                (
+                    "full sync faster than dlt",
+                    f"{sync.seconds:.1f} s vs {dlt.seconds:.1f} s",
+                    sync.seconds < dlt.seconds,
+                )
+            )
+        else:
+            rows.append(("full sync faster than dlt", "dlt skipped", None))
+        peak = max(m.peak_rss_mb for m in (sync, delta) if m)
+        rows.append(
+            (f"sync peak memory under {PEAK_MB_TARGET} MB", f"{peak:.0f} MB", peak < PEAK_MB_TARGET)
+        )
+    if sync and delta:
+        share = delta.seconds / sync.seconds
+        rows.append(
+            (
+                f"delta sync under {DELTA_SHARE_TARGET:.0%} of the full sync's time",
+                f"{share:.1%}",
+                share < DELTA_SHARE_TARGET,
+            )
+        )
+    return rows
+
+
+def render(run: Run, when: datetime | None = None) -> str:
+    """The whole `## Roster sync` section."""
+    when = when or datetime.now(UTC)
+    floor = run.measurements.get("floor")
+    sizes = ", ".join(
+        f"{count:,} {name}" for name, count in _largest(run.measurements).records.items()
+    )
+    lines = [
+        SECTION_TITLE,
+        "",
+        "Full sync of a generated district served by the Campus sandbox in a separate process on "
+        "loopback, next to the floor (the same pages fetched with httpx and discarded) and dlt's "
+        "`rest_api` source loading the same collections into DuckDB; then a delta sync after "
+        "1% of the records changed. Each contender runs in its own fresh process; peak memory "
+        "is that process's peak resident set size. Command: "
+        f'`make bench ARGS="--students {run.students}"`.',
+        "",
+        f"- Date: {when:%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {machine()}",
+        f"- District: {run.students:,} students (seed {run.seed}): {sizes}",
+        f"- Paging: {run.page_size:,} records a page, {run.concurrency} requests at a time",
+        f"- Delta: {run.changed:,} records changed before the delta sync",
+        "",
+        "| Contender | Records | Requests | Wall s | Records/s | Peak MB | Ratio to floor |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, label in LABELS.items():
+        found = run.measurements.get(key)
+        if found is None:
+            continue
+        ratio = f"{found.seconds / floor.seconds:.2f}x" if floor else "n/a"
+        lines.append(
+            f"| {label} | {found.total_records:,} | {found.requests:,} | {found.seconds:.2f} "
+            f"| {found.records_per_second:,.0f} | {found.peak_rss_mb:.0f} | {ratio} |"
+        )
+
+    lines += ["", "| Target | Measured | Met |", "|---|---:|---|"]
+    for wanted, measured, met in targets(run):
+        verdict = {True: "yes", False: "**no**", None: "not run"}[met]
+        lines.append(f"| {wanted} | {measured} | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
+def _largest(measurements: dict[str, Measurement]) -> Measurement:
+    full = [m for key, m in measurements.items() if key != "delta"]
+    return max(full, key=lambda m: m.total_records)
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace the roster-sync section of `path` (or add it), keeping every other section."""
+    text = path.read_text(encoding="utf-8") if path.exists() else FILE_HEADER
+    pattern = re.compile(rf"^{re.escape(SECTION_TITLE)}\n.*?(?=^## |\Z)", re.M | re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip("\n") + "\n"
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

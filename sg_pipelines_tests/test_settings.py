@@ -1,0 +1,73 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from sg_pipelines.settings import (
+    SANDBOX_CLIENT_SECRET,
+    load_settings,
+    oneroster_client_secret,
+)
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "settings.example.yaml"
+
+
+def test_defaults_point_at_the_sandbox_with_absolute_paths(tmp_path):
+    settings = load_settings(environ={"SG_HOME": str(tmp_path / "rel" / ".." / "home")})
+
+    assert settings.oneroster.base_url.startswith("http://127.0.0.1:8765/")
+    assert settings.oneroster.base_url.endswith("/ims/oneroster/rostering/v1p2")
+    assert settings.warehouse == (tmp_path / "home" / "warehouse.duckdb")
+    assert settings.warehouse.is_absolute()
+    assert settings.app_database == f"sqlite:///{tmp_path / 'home' / 'app.sqlite'}"
+    assert settings.roster.deactivation_threshold == 0.10
+    assert settings.oneroster.max_concurrency == 5
+
+
+def test_documented_example_loads():
+    settings = load_settings(EXAMPLE, environ={})
+
+    assert settings.district_name == "Example City Schools"
+    assert settings.warehouse == Path("/var/lib/sg-pipelines/warehouse.duckdb")
+    assert settings.oneroster.page_size == 1000
+
+
+def test_environment_overrides_the_file_per_nested_field():
+    settings = load_settings(
+        EXAMPLE,
+        environ={
+            "SG_ONEROSTER__PAGE_SIZE": "250",
+            "SG_ROSTER__GUARDIAN_ROLES": "parent,guardian,ext:legalGuardian",
+            "SG_UNRELATED": "ignored",
+        },
+    )
+
+    assert settings.oneroster.page_size == 250
+    assert settings.oneroster.client_id == "replace-with-the-client-id"
+    assert settings.roster.guardian_roles == ["parent", "guardian", "ext:legalGuardian"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SG_ONEROSTER__MAX_CONCURRENCY", "6"),
+        ("SG_ONEROSTER__PAGE_SIZE", "50001"),
+        ("SG_ROSTER__DEACTIVATION_THRESHOLD", "1.5"),
+    ],
+)
+def test_out_of_range_settings_are_refused(variable, value):
+    with pytest.raises(ValidationError):
+        load_settings(environ={variable: value})
+
+
+def test_settings_file_must_be_a_mapping(tmp_path):
+    bad = tmp_path / "settings.yaml"
+    bad.write_text("- just\n- a list\n", encoding="utf-8")
+
+    with pytest.raises(ValueError, match="mapping"):
+        load_settings(bad, environ={})
+
+
+def test_client_secret_comes_from_the_environment():
+    assert oneroster_client_secret({}) == SANDBOX_CLIENT_SECRET
+    assert oneroster_client_secret({"SG_ONEROSTER_CLIENT_SECRET": "s3cret"}) == "s3cret"
