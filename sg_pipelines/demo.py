@@ -184,13 +184,13 @@ def run_demo(
         SandboxServer(district) as sandbox,
         demo_environment(home, dagster_home, sandbox) as settings,
     ):
-        app_db = AppDatabase(settings.app_database)
         rows = roster_rows_from_oneroster_users(
             district.collection("users"),
             district.collection("orgs"),
             district.collection("demographics"),
         )
-        seeded = seed_demo(app_db, rows, seed=seed)
+        with AppDatabase(settings.app_database) as app_db:
+            seeded = seed_demo(app_db, rows, seed=seed)
 
         instance = DagsterInstance.get()
         runs = [run_nightly(settings, instance, "first night (no earlier sync, so a full sync)")]

@@ -24,7 +24,7 @@ def _sync_id(context: AssetCheckExecutionContext, conn: duckdb.DuckDBPyConnectio
     """This run's sync, or the latest one when the check runs on its own."""
     rows = conn.execute(
         "SELECT sync_id FROM roster_sync_log ORDER BY (sync_id = ?) DESC, started_at DESC LIMIT 1",
-        [context.run_id],
+        [context.run.run_id],
     ).fetchall()
     return rows[0][0] if rows else None
 
@@ -39,7 +39,7 @@ def _collections(conn: duckdb.DuckDBPyConnection, sync_id: str) -> dict[str, tup
 
 
 @asset_check(asset=roster_sync_report, blocking=True)
-def roster_collections_complete(
+def collections_complete(
     context: AssetCheckExecutionContext, warehouse: DuckDBResource
 ) -> AssetCheckResult:
     """Every collection was pulled and applied. Demographics refused (403) only warns: users
@@ -82,7 +82,7 @@ def roster_collections_complete(
 
 
 @asset_check(asset=roster_sync_report, blocking=True)
-def roster_deactivation_threshold(
+def deactivation_threshold(
     context: AssetCheckExecutionContext, warehouse: DuckDBResource, settings: SettingsResource
 ) -> AssetCheckResult:
     """Fails when a full pull would have deactivated more than the allowed share of active
@@ -113,7 +113,7 @@ def roster_deactivation_threshold(
 
 
 @asset_check(asset=roster_sync_report, blocking=False)
-def roster_unresolved_references(
+def unresolved_references(
     context: AssetCheckExecutionContext, warehouse: DuckDBResource, settings: SettingsResource
 ) -> AssetCheckResult:
     """References to people or classes Campus did not send (often contacts without a portal
@@ -138,7 +138,7 @@ def roster_unresolved_references(
 
 
 @asset_check(asset=roster_students, blocking=True)
-def roster_students_sourced_id_unique(warehouse: DuckDBResource) -> AssetCheckResult:
+def sourced_id_unique(warehouse: DuckDBResource) -> AssetCheckResult:
     """One row per student sourcedId (the Internal SIS Student Id everything keys on)."""
     with connect(warehouse) as conn:
         (duplicates,) = conn.execute(
@@ -149,8 +149,8 @@ def roster_students_sourced_id_unique(warehouse: DuckDBResource) -> AssetCheckRe
 
 
 roster_checks: list[AssetChecksDefinition] = [
-    roster_collections_complete,
-    roster_deactivation_threshold,
-    roster_unresolved_references,
-    roster_students_sourced_id_unique,
+    collections_complete,
+    deactivation_threshold,
+    unresolved_references,
+    sourced_id_unique,
 ]

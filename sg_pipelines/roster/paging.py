@@ -80,12 +80,15 @@ class CollectionPull(Generic[T]):
         self._count(first)
         yield first.page
 
+        # a page holding more than asked for advances by the limit; the extras are duplicates
+        # or junk, and the staged rows are de-duplicated on sourcedId anyway
+        advanced = min(first.record_count, self.page_size)
         if first.total is None:
-            yield from self._serially(first.record_count)
+            yield from self._serially(advanced)
         elif first.record_count == 0:
             self.ended_early = first.total > 0
         else:
-            yield from self._by_known_offsets(first.record_count, first.total)
+            yield from self._by_known_offsets(advanced, first.total)
 
         self.seconds = time.monotonic() - started
         self._log.info(
@@ -112,7 +115,7 @@ class CollectionPull(Generic[T]):
             if fetched.record_count == 0:
                 return
             yield fetched.page
-            offset += fetched.record_count
+            offset += min(fetched.record_count, self.page_size)
 
     def _by_known_offsets(self, first_count: int, total: int) -> Iterator[T]:
         """Fetch `[first_count, total)` in page-sized ranges, a bounded number at a time."""

@@ -18,7 +18,8 @@ import duckdb
 from sg_pipelines.roster.client import OneRosterClient
 from sg_pipelines.roster.collections import COLLECTIONS, DEMOGRAPHICS, USERS, Collection
 from sg_pipelines.roster.errors import ForbiddenError, RosterError
-from sg_pipelines.roster.parsing import PageParser
+from sg_pipelines.roster.paging import CollectionPull
+from sg_pipelines.roster.parsing import PageParser, ParsedPage
 from sg_pipelines.roster.queries import query
 from sg_pipelines.roster.staging import (
     clear_rejects,
@@ -205,7 +206,7 @@ def _merge(
     run: SyncRun,
     rules: RosterSettings,
     mode: Mode,
-    pull,
+    pull: CollectionPull[ParsedPage],
     confirm_mass_deactivation: bool,
     log: logging.Logger | logging.LoggerAdapter,
 ) -> CollectionResult:

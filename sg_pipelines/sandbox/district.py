@@ -168,6 +168,20 @@ class District:
             coll.encoded[sourced_id] = cached
         return cached
 
+    def records(self, name: str) -> Mapping[str, dict[str, Any]]:
+        """The collection's index by sourcedId (the live mapping: do not modify)."""
+        return self._coll(name).records
+
+    def instants(self, name: str) -> Mapping[str, float]:
+        """Every record's `dateLastModified` as POSIX seconds (NaN when unparseable), by id."""
+        coll = self._coll(name)
+        with self.lock:
+            if len(coll.instants) != len(coll.records):
+                for sourced_id in coll.order:
+                    if sourced_id not in coll.instants:
+                        self.modified_instant(name, sourced_id)
+        return coll.instants
+
     def modified_instant(self, name: str, sourced_id: str) -> float:
         """The record's `dateLastModified` as POSIX seconds (NaN when missing or unparseable)."""
         coll = self._coll(name)

@@ -9,11 +9,11 @@ or ` OR ` (AND binds tighter). Operators `= != > >= < <= ~` (`~` is a case-insen
 
 from __future__ import annotations
 
-import math
+import operator
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +93,16 @@ def project(record: Mapping[str, Any], fields: list[str]) -> dict[str, Any]:
     return {name: record[name] for name in fields if name in record}
 
 
+_OPERATORS = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+
+
 @dataclass(frozen=True)
 class Comparison:
     """One `field op 'value'` clause."""
@@ -102,14 +112,29 @@ class Comparison:
     value: str
     instant: float | None = None
 
-    def test(self, district: District, collection: str, record: Mapping[str, Any]) -> bool:
+    def predicate(
+        self, records: Mapping[str, Mapping[str, Any]], instants: Mapping[str, float]
+    ) -> Callable[[str], bool]:
+        """A test of one sourcedId, bound to the collection's records and instants."""
         if self.instant is not None:
-            moment = district.modified_instant(collection, record["sourcedId"])
-            return _compare_numbers(moment, self.op, self.instant)
-        leaves = _leaves(record, self.path)
-        if self.op == "!=":
-            return all(leaf != self.value for leaf in leaves)
-        return any(_compare_text(leaf, self.op, self.value) for leaf in leaves)
+            # an unparseable stamp is NaN: false for every operator but !=
+            compare, right = _OPERATORS[self.op], self.instant
+            return lambda sourced_id: compare(instants[sourced_id], right)
+
+        path, op, value = self.path, self.op, self.value
+        if op == "!=":
+            return lambda sourced_id: all(
+                leaf != value for leaf in _leaves(records[sourced_id], path)
+            )
+        if op == "~":
+            needle = value.lower()
+            return lambda sourced_id: any(
+                needle in leaf.lower() for leaf in _leaves(records[sourced_id], path)
+            )
+        compare = _OPERATORS[op]
+        return lambda sourced_id: any(
+            compare(leaf, value) for leaf in _leaves(records[sourced_id], path)
+        )
 
 
 @dataclass(frozen=True)
@@ -119,11 +144,23 @@ class Filter:
     text: str
     groups: tuple[tuple[Comparison, ...], ...]
 
-    def test(self, district: District, collection: str, record: Mapping[str, Any]) -> bool:
-        return any(
-            all(clause.test(district, collection, record) for clause in group)
-            for group in self.groups
-        )
+    def select(
+        self,
+        ids: list[str],
+        records: Mapping[str, Mapping[str, Any]],
+        instants: Mapping[str, float],
+    ) -> list[str]:
+        """The ids (in their order) whose records pass the filter."""
+        groups = [[c.predicate(records, instants) for c in group] for group in self.groups]
+        if len(groups) == 1 and len(groups[0]) == 1:
+            # the common delta query (`dateLastModified>'...'`): one tight loop
+            only = groups[0][0]
+            return [sourced_id for sourced_id in ids if only(sourced_id)]
+        return [
+            sourced_id
+            for sourced_id in ids
+            if any(all(test(sourced_id) for test in group) for group in groups)
+        ]
 
 
 def parse_filter(text: str | None, fields: frozenset[str]) -> Filter | None:
@@ -181,33 +218,6 @@ def _leaves(value: Any, path: tuple[str, ...]) -> list[str]:
     return _leaves(value[path[0]], path[1:])
 
 
-def _compare_text(left: str, op: str, right: str) -> bool:
-    if op == "=":
-        return left == right
-    if op == "~":
-        return right.lower() in left.lower()
-    if op == ">":
-        return left > right
-    if op == ">=":
-        return left >= right
-    if op == "<":
-        return left < right
-    return left <= right
-
-
-def _compare_numbers(left: float, op: str, right: float) -> bool:
-    if math.isnan(left):
-        return op == "!="
-    return {
-        "=": left == right,
-        "!=": left != right,
-        ">": left > right,
-        ">=": left >= right,
-        "<": left < right,
-        "<=": left <= right,
-    }[op]
-
-
 class Selector:
     """Turns (endpoint, filter, sort) into the ordered sourcedIds, caching recent answers.
 
@@ -255,11 +265,13 @@ class Selector:
         if endpoint.keep is None and where is None and sort == "sourcedId" and not descending:
             # the live sorted list: the common full pull needs no copy
             return ids
-        records = [district.get(collection, sourced_id) for sourced_id in ids]
+        by_id = district.records(collection)
         if endpoint.keep is not None:
-            records = [record for record in records if endpoint.keep(record)]
+            keep = endpoint.keep
+            ids = [sourced_id for sourced_id in ids if keep(by_id[sourced_id])]
         if where is not None:
-            records = [record for record in records if where.test(district, collection, record)]
+            ids = where.select(ids, by_id, district.instants(collection))
+        records = [by_id[sourced_id] for sourced_id in ids]
         if sort != "sourcedId":
             path = tuple(sort.split("."))
             # records without the field sort last; ties keep sourcedId order (stable sort)

@@ -132,7 +132,8 @@ class SandboxServer:
     def stop(self) -> None:
         """Stop serving and wait for the thread to end."""
         if self._server is not None:
-            self._server.should_exit = True
+            # idle keep-alive connections of clients that were never closed hold no work
+            self._server.should_exit = self._server.force_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._server = self._thread = None

@@ -17,6 +17,8 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import httpx
+
 CONTENDER_MODULE = "sg_pipelines_tests.bench.contender"
 
 
@@ -24,6 +26,7 @@ CONTENDER_MODULE = "sg_pipelines_tests.bench.contender"
 class Target:
     """Where the contenders pull from, and how."""
 
+    root_url: str
     base_url: str
     token_url: str
     client_id: str
@@ -35,13 +38,16 @@ class Target:
 
 @dataclass
 class Measurement:
-    """What one contender did: rows per collection, wall seconds, requests, peak RSS."""
+    """What one contender did: rows per collection, wall seconds and peak RSS, and what the
+    sandbox saw of it: collection requests, the most in flight at once, and its busy seconds."""
 
     contender: str
     records: dict[str, int]
     seconds: float
-    requests: int
     peak_rss_mb: float
+    requests: int
+    max_in_flight: int
+    server_seconds: float
     details: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -83,6 +89,8 @@ def run_contender(
     if profile is not None:
         command = ["py-spy", "record", "--subprocesses", "-o", str(profile), "--", *command]
 
+    httpx.delete(f"{target.root_url}/sandbox/requests", timeout=30).raise_for_status()
+
     # wait4 rather than Popen.wait: only wait4 hands back this child's own rusage.
     child = subprocess.Popen(command)
     _, status, usage = os.wait4(child.pid, 0)
@@ -92,11 +100,15 @@ def run_contender(
 
     result = json.loads(result_path.read_text(encoding="utf-8"))
     result_path.unlink()
+    served = httpx.get(f"{target.root_url}/sandbox/requests", timeout=60).json()
+    pages = [entry for entry in served["requests"] if entry["method"] == "GET"]
     return Measurement(
         contender=contender,
         records=result["records"],
         seconds=result["seconds"],
-        requests=result["requests"],
         peak_rss_mb=usage.ru_maxrss / 1024,
+        requests=len(pages),
+        max_in_flight=served["max_concurrency"],
+        server_seconds=sum(entry["duration_seconds"] for entry in pages),
         details=result.get("details", {}),
     )

@@ -134,17 +134,20 @@ def render(run: Run, when: datetime | None = None) -> str:
         f"- Paging: {run.page_size:,} records a page, {run.concurrency} requests at a time",
         f"- Delta: {run.changed:,} records changed before the delta sync",
         "",
-        "| Contender | Records | Requests | Wall s | Records/s | Peak MB | Ratio to floor |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| Contender | Records | Wall s | Records/s | Peak MB | Ratio to floor | Requests "
+        "| Most in flight | Server ms/page |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, label in LABELS.items():
         found = run.measurements.get(key)
         if found is None:
             continue
         ratio = f"{found.seconds / floor.seconds:.2f}x" if floor else "n/a"
+        page_ms = 1000 * found.server_seconds / found.requests if found.requests else 0
         lines.append(
-            f"| {label} | {found.total_records:,} | {found.requests:,} | {found.seconds:.2f} "
-            f"| {found.records_per_second:,.0f} | {found.peak_rss_mb:.0f} | {ratio} |"
+            f"| {label} | {found.total_records:,} | {found.seconds:.2f} "
+            f"| {found.records_per_second:,.0f} | {found.peak_rss_mb:.0f} | {ratio} "
+            f"| {found.requests:,} | {found.max_in_flight} | {page_ms:.0f} |"
         )
 
     lines += ["", "| Target | Measured | Met |", "|---|---:|---|"]

@@ -36,6 +36,7 @@ from sg_pipelines.sandbox.server import create_app
 
 logger = logging.getLogger(__name__)
 
+LAUNCHER_MODULE = "sg_pipelines_tests.bench.sandbox_launcher"
 CHANGES_PATH = "/bench/changes"
 STARTUP_TIMEOUT_SECONDS = 600.0
 
@@ -93,7 +94,7 @@ def start(students: int, seed: int, host: str = "127.0.0.1") -> BenchSandbox:
     with tempfile.TemporaryDirectory(prefix="sg-bench-sandbox-") as scratch:
         port_file = Path(scratch) / "port"
         command = [
-            sys.executable, "-m", __name__, "--students", str(students), "--seed", str(seed),
+            sys.executable, "-m", LAUNCHER_MODULE, "--students", str(students), "--seed", str(seed),
             "--host", host, "--port-file", str(port_file),
         ]  # fmt: skip
         process = subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -137,8 +138,9 @@ def main(argv: list[str] | None = None) -> None:
     host, port = sock.getsockname()[:2]
     app = WithChanges(create_app(district), district)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                       lifespan="off")
+        uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+        )
     )
     partial = args.port_file.with_suffix(".partial")
     partial.write_text(str(port))

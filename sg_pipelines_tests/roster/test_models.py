@@ -1,5 +1,6 @@
 """Parsing rules at the edge: what providers really send, and what we refuse to guess."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -161,10 +162,9 @@ def test_inactive_is_read_as_tobedeleted():
 
 
 def test_a_page_with_bad_records_quarantines_only_those():
-    body = b'{"users": [%s, {"givenName": "x"}, "not an object", {"sourcedId": "u-2", "status": "weird"}]}'
-    import json
+    records = [user("u-1"), {"givenName": "x"}, "not an object", user("u-2", status="weird")]
 
-    page = PageParser(USERS)(body % json.dumps(user("u-1")).encode())
+    page = PageParser(USERS)(json.dumps({"users": records}).encode())
 
     assert page.record_count == 4
     assert [row[0] for row in page.rows] == ["u-1"]

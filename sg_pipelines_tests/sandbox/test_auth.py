@@ -7,7 +7,7 @@ import pytest
 
 from sg_pipelines.sandbox import SandboxConfig, SandboxServer
 from sg_pipelines.settings import ONEROSTER_SCOPES
-from sg_pipelines_tests.sandbox.conftest import api_client, fetch_token, minor_code
+from sg_pipelines_tests.sandbox.conftest import HTTP, api_client, fetch_token, minor_code
 
 CORE, ROSTER, DEMOGRAPHICS = (
     "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly",
@@ -18,7 +18,7 @@ CORE, ROSTER, DEMOGRAPHICS = (
 
 def _token_request(sandbox: SandboxServer, auth=None, **data: str) -> httpx.Response:
     form = {"grant_type": "client_credentials", **data}
-    return httpx.post(sandbox.token_url, auth=auth, data=form)
+    return HTTP.post(sandbox.token_url, auth=auth, data=form)
 
 
 def test_good_credentials_get_a_bearer_token_with_the_requested_scopes(sandbox):
@@ -57,7 +57,7 @@ def test_credentials_in_the_form_body_are_not_enough(sandbox):
 
 
 def test_other_grant_types_are_unsupported(sandbox):
-    response = httpx.post(
+    response = HTTP.post(
         sandbox.token_url,
         auth=(sandbox.client_id, sandbox.client_secret),
         data={"grant_type": "password", "username": "x", "password": "y"},
@@ -87,7 +87,7 @@ def test_granted_scopes_are_the_requested_ones_the_client_may_have(sandbox_distr
     ids=["missing", "unknown-token", "wrong-scheme"],
 )
 def test_api_calls_without_a_valid_token_are_unauthorised(sandbox, headers):
-    response = httpx.get(f"{sandbox.base_url}/users", headers=headers)
+    response = HTTP.get(f"{sandbox.base_url}/users", headers=headers)
 
     assert response.status_code == 401
     assert minor_code(response) == "unauthorisedrequest"

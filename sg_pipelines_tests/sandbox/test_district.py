@@ -1,0 +1,111 @@
+"""District mutations, as tests and delta syncs use them, seen through the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from sg_pipelines.sandbox.district import District, parse_instant
+
+
+def _stamp(record) -> datetime:
+    return parse_instant(record["dateLastModified"])
+
+
+def test_update_changes_fields_and_moves_date_last_modified(sandbox, api):
+    student = sandbox.district.students()[0]
+    before = api.get(f"/users/{student['sourcedId']}").json()["user"]
+
+    sandbox.district.update("users", student["sourcedId"], {"givenName": "Renamed"})
+    after = api.get(f"/users/{student['sourcedId']}").json()["user"]
+
+    assert before["givenName"] != "Renamed"
+    assert after["givenName"] == "Renamed"
+    assert _stamp(after) > _stamp(before)
+    assert after["dateLastModified"].endswith("Z")
+
+
+def test_update_with_none_removes_a_field(sandbox_district):
+    student = sandbox_district.students()[0]
+
+    updated = sandbox_district.update("users", student["sourcedId"], {"email": None})
+
+    assert "email" not in updated
+    assert "email" not in sandbox_district.get("users", student["sourcedId"])
+
+
+def test_mark_tobedeleted_is_served_as_a_status(sandbox, api):
+    sourced_id = sandbox.district.students()[1]["sourcedId"]
+
+    sandbox.district.mark_tobedeleted("users", sourced_id)
+    response = api.get("/users", params={"filter": "status='tobedeleted'"})
+
+    assert [u["sourcedId"] for u in response.json()["users"]] == [sourced_id]
+
+
+def test_remove_makes_a_record_absent(sandbox, api):
+    total = sandbox.district.count("users")
+    sourced_id = sandbox.district.students()[2]["sourcedId"]
+
+    sandbox.district.remove("users", sourced_id)
+    listed = api.get("/users", params={"limit": 1000})
+
+    assert listed.headers["x-total-count"] == str(total - 1)
+    assert sourced_id not in {u["sourcedId"] for u in listed.json()["users"]}
+    assert api.get(f"/users/{sourced_id}").status_code == 404
+
+
+def test_add_serves_a_new_record_in_sourced_id_order(sandbox, api):
+    record = {
+        "sourcedId": "00000000-aaaa-4aaa-8aaa-000000000001",
+        "enabledUser": "true",
+        "givenName": "New",
+        "familyName": "Student",
+        "roles": [],
+    }
+
+    added = sandbox.district.add("users", record)
+    first = api.get("/users", params={"limit": 1}).json()["users"][0]
+
+    assert first == added
+    assert first["status"] == "active"
+    with pytest.raises(KeyError):
+        sandbox.district.add("users", record)
+
+
+def test_a_delta_filter_returns_exactly_the_changed_records(sandbox, api):
+    district = sandbox.district
+    cursor = max(_stamp(u) for u in district.collection("users"))
+    changed = [s["sourcedId"] for s in district.students()[:3]]
+    district.update("users", changed[0], {"familyName": "Changed"})
+    district.mark_tobedeleted("users", changed[1])
+    district.touch("users", changed[2])
+
+    response = api.get("/users", params={"filter": f"dateLastModified>'{cursor.isoformat()}'"})
+
+    assert sorted(u["sourcedId"] for u in response.json()["users"]) == sorted(changed)
+
+
+def test_stamps_increase_strictly_even_within_a_millisecond():
+    district = District()
+    district.load("orgs", [{"sourcedId": "o1", "status": "active"}])
+
+    stamps = [district.touch("orgs", "o1")["dateLastModified"] for _ in range(50)]
+
+    assert stamps == sorted(set(stamps))
+
+
+def test_an_explicit_when_is_used_as_given_in_utc():
+    district = District()
+    district.load("orgs", [{"sourcedId": "o1", "status": "active"}])
+    when = datetime(2025, 3, 4, 10, 0, tzinfo=UTC)
+
+    assert district.touch("orgs", "o1", when=when)["dateLastModified"] == (
+        "2025-03-04T10:00:00.000Z"
+    )
+
+
+def test_unknown_collections_are_refused():
+    with pytest.raises(KeyError, match="unknown collection"):
+        District().collection("parents")
