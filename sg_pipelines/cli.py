@@ -84,8 +84,16 @@ def _print_run(run) -> None:
             typer.echo(f"     {count:>5}  {collection}: {reason}")
     else:
         typer.echo("   quarantined: none")
+    if run.links_this_run:
+        this_run = run.links_this_run
+        typer.echo(
+            "   this run: "
+            + ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in this_run.items())
+        )
     if run.links:
-        typer.echo("   students linked: " + ", ".join(f"{k} {v}" for k, v in run.links.items()))
+        typer.echo(
+            "   links now: " + ", ".join(f"{name} {count}" for name, count in run.links.items())
+        )
 
 
 @app.command()

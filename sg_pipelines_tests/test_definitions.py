@@ -66,12 +66,21 @@ def test_every_asset_that_writes_the_warehouse_is_in_the_single_writer_pool(defs
         assert node.pool == WAREHOUSE_POOL, f"{key.to_user_string()} writes outside the pool"
 
 
-def test_roster_and_link_checks_are_blocking(defs):
-    repository = defs.get_repository_def()
-    checks = {spec.name: spec for spec in repository.asset_graph.asset_check_keys and []}
-    specs = [
-        spec for assets_def in repository.asset_graph.assets_defs for spec in assets_def.check_specs
-    ]
-    del checks
-    assert specs, "no asset checks are defined"
-    assert all(spec.blocking for spec in specs if spec.name != "unresolved_references")
+BLOCKING_CHECKS = {
+    "collections_complete",
+    "deactivation_threshold",
+    "sourced_id_unique",
+    "student_links_conflicts",
+}
+
+
+def test_checks_in_front_of_linking_are_blocking(defs):
+    specs = {
+        spec.name: spec
+        for assets_def in defs.get_repository_def().asset_graph.assets_defs
+        for spec in assets_def.check_specs
+    }
+
+    assert set(specs) >= BLOCKING_CHECKS | {"unresolved_references"}
+    assert all(specs[name].blocking for name in BLOCKING_CHECKS)
+    assert not specs["unresolved_references"].blocking

@@ -12,6 +12,7 @@ Records handed out by `get` and `collection` are the live objects: change them o
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -45,6 +46,12 @@ def format_instant(moment: datetime) -> str:
     """UTC ISO-8601 with millisecond precision and a `Z` suffix, as OneRoster requires."""
     moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=65_536)
+def instant_seconds(value: str) -> float:
+    """POSIX seconds of an ISO-8601 date-time; cached, since bulk records share stamps."""
+    return parse_instant(value).timestamp()
 
 
 def parse_instant(value: str) -> datetime:
@@ -188,8 +195,7 @@ class District:
         cached = coll.instants.get(sourced_id)
         if cached is None:
             try:
-                value = coll.records[sourced_id]["dateLastModified"]
-                cached = parse_instant(value).timestamp()
+                cached = instant_seconds(coll.records[sourced_id]["dateLastModified"])
             except (KeyError, TypeError, ValueError):
                 cached = float("nan")
             coll.instants[sourced_id] = cached

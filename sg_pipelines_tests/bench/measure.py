@@ -69,7 +69,8 @@ def run_contender(
         target: the sandbox to pull from and the paging knobs.
         workdir: a directory the contender may keep state in (the sync's warehouse lives here,
             so a `delta` run after a `sync` run in the same workdir is a true delta).
-        profile: when given, the child runs under py-spy and writes a flame graph here.
+        profile: when given, the child runs under py-spy (from the venv) and writes its samples
+            here: a flame graph for `.svg`, collapsed stacks (`--format raw`) otherwise.
     """
     with tempfile.NamedTemporaryFile(suffix=".json", dir=workdir, delete=False) as handle:
         result_path = Path(handle.name)
@@ -87,7 +88,9 @@ def run_contender(
         str(result_path),
     ]
     if profile is not None:
-        command = ["py-spy", "record", "--subprocesses", "-o", str(profile), "--", *command]
+        py_spy = str(Path(sys.executable).with_name("py-spy"))
+        output = "flamegraph" if profile.suffix == ".svg" else "raw"
+        command = [py_spy, "record", "--format", output, "-o", str(profile), "--", *command]
 
     httpx.delete(f"{target.root_url}/sandbox/requests", timeout=30).raise_for_status()
 

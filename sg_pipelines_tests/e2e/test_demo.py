@@ -1,0 +1,83 @@
+"""The README's first command, end to end: seed, serve, sync twice through Dagster, summarise."""
+
+import duckdb
+import pytest
+
+from sg_pipelines.appdb.gateway import AppDatabase
+from sg_pipelines.demo import run_demo
+from sg_pipelines.sandbox.generator import generate_district
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return run_demo(tmp_path_factory.mktemp("demo"), students=150, seed=3)
+
+
+def test_both_nights_succeed_first_full_then_delta(demo):
+    first, second = demo.runs
+
+    assert first.success and second.success
+    assert (first.sync["mode"], first.sync["status"]) == ("full", "complete")
+    assert (second.sync["mode"], second.sync["status"]) == ("delta", "complete")
+    assert second.sync["window_start"] is not None
+
+
+def test_first_night_imports_every_record_the_sandbox_serves(demo):
+    served = generate_district(students=150, seed=3)
+    fetched = {row[0]: row[2] for row in demo.runs[0].collections}
+
+    assert fetched == {
+        "academicSessions": served.count("academicSessions"),
+        "classes": served.count("classes"),
+        "demographics": served.count("demographics"),
+        "enrollments": served.count("enrollments"),
+        "orgs": served.count("orgs"),
+        "users": served.count("users"),
+    }
+    with duckdb.connect(str(demo.home / "warehouse.duckdb"), read_only=True) as conn:
+        students = conn.execute("SELECT count(*) FROM roster_students").fetchone()[0]
+        emis_ids = conn.execute(
+            "SELECT count(*) FROM roster_students WHERE length(emis_student_id) = 9"
+        ).fetchone()[0]
+    assert students == len(served.students()) == 150
+    assert emis_ids == 150
+
+
+def test_second_night_is_a_small_delta_that_deactivates_the_withdrawn_student(demo):
+    second = demo.runs[1]
+    users = {row[0]: row for row in second.collections}["users"]
+
+    assert 0 < users[2] < 60, "a delta fetches the changes, not the whole roster"
+    assert second.links_this_run["deactivated"] == 1
+    assert second.links_this_run["created"] == 0
+
+
+def test_every_roster_student_is_linked_or_sent_to_review(demo):
+    first = demo.runs[0]
+    linked = sum(count for key, count in first.links.items() if key in LINK_KEYS)
+
+    assert first.links["sent to review"] >= 1
+    assert linked + first.links["sent to review"] == 150
+    assert first.links["re-keyed (all time)"] == demo.seeded.stale_sourced_id
+
+    with AppDatabase(f"sqlite:///{demo.home / 'app.sqlite'}") as app_db:
+        keyed = [s for s in app_db.students() if s.internal_sis_student_id]
+    assert len(keyed) == linked
+
+
+LINK_KEYS = {"created", "internal_sis_id", "emis_student_id", "state_id", "local_id"}
+
+
+def test_public_csv_sample_imports_its_expected_counts(tmp_path):
+    report = run_demo(tmp_path / "sample", csv_sample=True)
+
+    assert [run.success for run in report.runs] == [True]
+    with duckdb.connect(str(report.home / "warehouse.duckdb"), read_only=True) as conn:
+        roles = dict(
+            conn.execute("SELECT primary_role, count(*) FROM oneroster_users GROUP BY 1").fetchall()
+        )
+        orgs = conn.execute("SELECT count(*) FROM oneroster_orgs").fetchone()[0]
+        students = conn.execute("SELECT count(*) FROM roster_students").fetchone()[0]
+    assert roles == {"student": 8, "teacher": 2}
+    assert orgs == 2
+    assert students == 8
