@@ -413,6 +413,8 @@ class _Generator:
         rng = self.rng
         self.guardians: list[dict[str, Any]] = []
         self.unlisted: list[dict[str, Any]] = []
+        # each guardian keeps one role name (parent, guardian, relative) at every school
+        self.guardian_roles: dict[str, str] = {}
         families: list[_Student] = []
         for student in students:
             if families and rng.random() < SIBLING_SHARE:
@@ -457,11 +459,11 @@ class _Generator:
             self.unlisted.append(guardian)
         else:
             self.guardians.append(guardian)
-        guardian["_role"] = role
+        self.guardian_roles[guardian["sourcedId"]] = role
         return guardian
 
     def link_guardian(self, guardian: dict[str, Any], student: _Student) -> None:
-        role = guardian.pop("_role", None) or guardian["roles"][0]["role"]
+        role = self.guardian_roles[guardian["sourcedId"]]
         guardian["agents"].append(student.ref)
         org = self.school_refs[self.current_school(student)]
         if all(r["org"]["sourcedId"] != org["sourcedId"] for r in guardian["roles"]):

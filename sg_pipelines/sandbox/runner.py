@@ -214,6 +214,14 @@ class SandboxProcess:
         """Switch every fault off."""
         httpx.delete(f"{self.root_url}/sandbox/faults", timeout=10).raise_for_status()
 
+    def change_records(self, changes: list[dict[str, object]]) -> dict[str, object]:
+        """Change records in the child's district (`POST /sandbox/records`, docs/sandbox.md)."""
+        response = httpx.post(
+            f"{self.root_url}/sandbox/records", json={"changes": changes}, timeout=300
+        )
+        response.raise_for_status()
+        return response.json()
+
     def request_log(self) -> dict[str, object]:
         """The served-request log, with `max_concurrency`."""
         response = httpx.get(f"{self.root_url}/sandbox/requests", timeout=30)

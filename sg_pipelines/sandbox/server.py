@@ -9,7 +9,6 @@ import uuid
 from email.utils import formatdate
 from typing import Any
 
-from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -20,6 +19,7 @@ from starlette.routing import Route
 
 from sg_pipelines.sandbox.auth import TokenStore, token_endpoint
 from sg_pipelines.sandbox.config import SandboxConfig
+from sg_pipelines.sandbox.control import CONTROL_ROUTES
 from sg_pipelines.sandbox.district import API_ROOT, District, encode_record
 from sg_pipelines.sandbox.endpoints import ENDPOINTS, Endpoint
 from sg_pipelines.sandbox.faults import Faults, PageFault, malformed_records
@@ -64,9 +64,7 @@ def create_app(
             Route("/oauth2/token", token_endpoint, methods=["POST"]),
             Route(f"{API_ROOT}/{{endpoint}}", collection_get, methods=["GET"]),
             Route(f"{API_ROOT}/{{endpoint}}/{{sourced_id}}", single_get, methods=["GET"]),
-            Route("/sandbox/health", health, methods=["GET"]),
-            Route("/sandbox/faults", faults_control, methods=["GET", "POST", "DELETE"]),
-            Route("/sandbox/requests", requests_control, methods=["GET", "DELETE"]),
+            *CONTROL_ROUTES,
         ],
         middleware=[Middleware(RequestLogMiddleware, log=request_log)],
         exception_handlers={
@@ -258,33 +256,3 @@ def _paging_headers(request: Request, paging: Paging, total: int, faults: Faults
             for rel, target in links.items()
         )
     return headers
-
-
-# sandbox control endpoints
-
-
-async def health(request: Request) -> Response:
-    """`GET /sandbox/health`: readiness, with record counts."""
-    district: District = request.app.state.district
-    return JSONResponse({"status": "ok", "counts": {c: district.count(c) for c in district}})
-
-
-async def faults_control(request: Request) -> Response:
-    """`GET` shows, `POST` applies (JSON switches, rules appended), `DELETE` clears the faults."""
-    faults: Faults = request.app.state.faults
-    if request.method == "DELETE":
-        faults.clear()
-    elif request.method == "POST":
-        try:
-            faults.apply(await request.json())
-        except (ValueError, ValidationError) as exc:
-            return failure_response(422, f"Invalid fault switches: {exc}"[:2000], "invaliddata")
-    return JSONResponse(faults.as_dict())
-
-
-async def requests_control(request: Request) -> Response:
-    """`GET` shows the request log (with max concurrency), `DELETE` clears it."""
-    log: RequestLog = request.app.state.request_log
-    if request.method == "DELETE":
-        log.clear()
-    return JSONResponse(log.as_dict())

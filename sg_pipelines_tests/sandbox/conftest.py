@@ -15,7 +15,7 @@ from sg_pipelines.settings import ONEROSTER_SCOPES
 # so every test client shares this one.
 TLS = ssl.create_default_context()
 # For one-off requests outside an authorised client (token calls, control endpoints).
-HTTP = httpx.Client(verify=TLS, timeout=10)
+HTTP = httpx.Client(verify=TLS, timeout=10, limits=httpx.Limits(max_keepalive_connections=0))
 
 
 def fetch_token(sandbox: SandboxServer, scopes: tuple[str, ...] = ONEROSTER_SCOPES) -> str:

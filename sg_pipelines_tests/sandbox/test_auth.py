@@ -96,8 +96,11 @@ def test_api_calls_without_a_valid_token_are_unauthorised(sandbox, headers):
 
 
 def test_a_token_past_its_ttl_is_refused(sandbox_district):
-    with SandboxServer(sandbox_district, SandboxConfig(token_ttl_seconds=0)) as sandbox:
-        response = api_client(sandbox, fetch_token(sandbox)).get("/users")
+    with (
+        SandboxServer(sandbox_district, SandboxConfig(token_ttl_seconds=0)) as sandbox,
+        api_client(sandbox, fetch_token(sandbox)) as client,
+    ):
+        response = client.get("/users")
 
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
@@ -125,8 +128,10 @@ def test_each_collection_needs_its_scope(sandbox, scopes, path, status):
 
 def test_demographics_are_forbidden_when_the_district_withheld_the_scope(sandbox_district):
     config = SandboxConfig(allowed_scopes=(CORE, ROSTER))
-    with SandboxServer(sandbox_district, config) as sandbox:
-        client = api_client(sandbox, fetch_token(sandbox))
+    with (
+        SandboxServer(sandbox_district, config) as sandbox,
+        api_client(sandbox, fetch_token(sandbox)) as client,
+    ):
         users, demographics = client.get("/users"), client.get("/demographics")
 
     assert users.status_code == 200

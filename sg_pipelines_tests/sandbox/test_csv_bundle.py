@@ -5,7 +5,6 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-import httpx
 import pytest
 
 import sg_pipelines.sandbox as sandbox_package
@@ -64,7 +63,7 @@ def bundle_1p2(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_grand_bend_counts(tmp_path):
+def test_grand_bend_counts():
     district = load_bundle(GRAND_BEND)
 
     assert len(district.students()) == 8
@@ -75,8 +74,10 @@ def test_grand_bend_counts(tmp_path):
 
 
 def test_grand_bend_is_served_over_http_as_is():
-    with SandboxServer(load_bundle(GRAND_BEND)) as sandbox:
-        client = api_client(sandbox, fetch_token(sandbox))
+    with (
+        SandboxServer(load_bundle(GRAND_BEND)) as sandbox,
+        api_client(sandbox, fetch_token(sandbox)) as client,
+    ):
         students = client.get("/students").json()["users"]
         teachers = client.get("/teachers").json()["users"]
         orgs = client.get("/orgs").json()["orgs"]
@@ -164,11 +165,12 @@ def test_a_bundle_needs_a_manifest(tmp_path):
 
 
 def test_a_1p2_bundle_is_served(bundle_1p2):
-    with SandboxServer(load_bundle(bundle_1p2)) as sandbox:
-        client = api_client(sandbox, fetch_token(sandbox))
+    with (
+        SandboxServer(load_bundle(bundle_1p2)) as sandbox,
+        api_client(sandbox, fetch_token(sandbox)) as client,
+    ):
         students = client.get("/students")
         schools = client.get("/schools")
 
     assert [u["sourcedId"] for u in students.json()["users"]] == ["u1"]
     assert [o["identifier"] for o in schools.json()["orgs"]] == ["043001"]
-    assert isinstance(students, httpx.Response)

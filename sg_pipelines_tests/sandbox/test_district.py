@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from sg_pipelines.sandbox.district import District, parse_instant
+from sg_pipelines_tests.sandbox.conftest import HTTP
 
 
 def _stamp(record) -> datetime:
@@ -109,3 +110,42 @@ def test_an_explicit_when_is_used_as_given_in_utc():
 def test_unknown_collections_are_refused():
     with pytest.raises(KeyError, match="unknown collection"):
         District().collection("parents")
+
+
+def test_records_can_be_changed_over_http(sandbox, api):
+    first, second, third = (s["sourcedId"] for s in sandbox.district.students()[:3])
+    changes = [
+        {"op": "update", "collection": "users", "sourcedId": first, "fields": {"givenName": "Z"}},
+        {"op": "tobedeleted", "collection": "users", "sourcedId": second},
+        {"op": "remove", "collection": "users", "sourcedId": third},
+        {"op": "touch", "collection": "demographics", "sourcedId": first,
+         "when": "2099-01-01T00:00:00Z"},
+        {"op": "add", "collection": "orgs",
+         "record": {"sourcedId": "new-school", "name": "New", "type": "school",
+                    "identifier": "123456"}},
+    ]  # fmt: skip
+
+    response = HTTP.post(f"{sandbox.root_url}/sandbox/records", json={"changes": changes})
+
+    assert response.status_code == 200 and response.json()["applied"] == 5
+    assert api.get(f"/users/{first}").json()["user"]["givenName"] == "Z"
+    assert api.get(f"/users/{second}").json()["user"]["status"] == "tobedeleted"
+    assert api.get(f"/users/{third}").status_code == 404
+    demographics = api.get(f"/demographics/{first}").json()["demographics"]
+    assert demographics["dateLastModified"] == "2099-01-01T00:00:00.000Z"
+    assert api.get("/orgs/new-school").json()["org"]["identifier"] == "123456"
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"op": "update", "collection": "users", "sourcedId": "nobody"}, 404),
+        ({"op": "explode", "collection": "users", "sourcedId": "x"}, 422),
+        ({"op": "touch", "collection": "parents", "sourcedId": "x"}, 422),
+        ({"op": "add", "collection": "users", "record": {"givenName": "no id"}}, 422),
+    ],
+)
+def test_bad_record_changes_are_refused(sandbox, change, status):
+    response = HTTP.post(f"{sandbox.root_url}/sandbox/records", json={"changes": [change]})
+
+    assert response.status_code == status

@@ -153,9 +153,8 @@ def test_a_silent_page_cap_returns_fewer_records_than_asked(faulty, client):
 
 def test_a_token_valid_for_n_requests_then_401(faulty, client):
     faulty.faults.token_max_requests = 2
-    fresh = api_client(faulty, fetch_token(faulty))
-
-    statuses = [fresh.get("/orgs").status_code for _ in range(3)]
+    with api_client(faulty, fetch_token(faulty)) as fresh:
+        statuses = [fresh.get("/orgs").status_code for _ in range(3)]
 
     assert statuses == [200, 200, 401]
 
@@ -167,11 +166,10 @@ def test_a_token_that_expires_early_while_expires_in_promises_more(faulty):
         auth=(faulty.client_id, faulty.client_secret),
         data={"grant_type": "client_credentials"},
     ).json()
-    client = api_client(faulty, token["access_token"])
-
-    before = client.get("/orgs")
-    time.sleep(0.4)
-    after = client.get("/orgs")
+    with api_client(faulty, token["access_token"]) as client:
+        before = client.get("/orgs")
+        time.sleep(0.4)
+        after = client.get("/orgs")
 
     assert token["expires_in"] == 3600
     assert before.status_code == 200

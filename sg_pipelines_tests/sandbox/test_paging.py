@@ -69,8 +69,11 @@ def test_an_offset_past_the_end_returns_an_empty_page(session_api):
 
 
 def test_limits_above_the_ceiling_are_clamped_silently(sandbox_district):
-    with SandboxServer(sandbox_district, SandboxConfig(max_page_size=25)) as sandbox:
-        response = api_client(sandbox, fetch_token(sandbox)).get("/users", params={"limit": 1000})
+    with (
+        SandboxServer(sandbox_district, SandboxConfig(max_page_size=25)) as sandbox,
+        api_client(sandbox, fetch_token(sandbox)) as client,
+    ):
+        response = client.get("/users", params={"limit": 1000})
 
     assert response.status_code == 200
     assert len(response.json()["users"]) == 25

@@ -16,11 +16,17 @@ def test_a_subprocess_sandbox_serves_until_stopped():
         students = HTTP.get(
             f"{handle.base_url}/students", headers={"Authorization": f"Bearer {token}"}
         )
+        first = students.json()["users"][0]["sourcedId"]
+        handle.change_records([{"op": "remove", "collection": "users", "sourcedId": first}])
+        after = HTTP.get(
+            f"{handle.base_url}/students", headers={"Authorization": f"Bearer {token}"}
+        )
         handle.set_faults({"page_cap": 1})
         capped = HTTP.get(f"{handle.base_url}/orgs", headers={"Authorization": f"Bearer {token}"})
         log = handle.request_log()
 
     assert students.headers["x-total-count"] == "20"
+    assert after.headers["x-total-count"] == "19"
     assert len(capped.json()["orgs"]) == 1
-    assert log["max_concurrency"] >= 1 and len(log["requests"]) == 3
+    assert log["max_concurrency"] >= 1 and len(log["requests"]) == 4
     assert handle.process.poll() is not None
