@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import bisect
 import functools
-import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import orjson
 
 COLLECTIONS = (
     "orgs",
@@ -67,7 +68,7 @@ def parse_instant(value: str) -> datetime:
 
 def encode_record(record: Any) -> bytes:
     """Compact JSON bytes for one record."""
-    return json.dumps(record, separators=(",", ":")).encode()
+    return orjson.dumps(record)
 
 
 def has_role(user: Mapping[str, Any], roles: Iterable[str] | str) -> bool:

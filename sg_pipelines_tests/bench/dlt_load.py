@@ -36,7 +36,7 @@ def rest_api_config(target: Target, token: str) -> dict[str, object]:
                 "stop_after_empty_page": True,
             },
         },
-        "resource_defaults": {"write_disposition": "replace", "parallelized": True},
+        "resource_defaults": {"write_disposition": "replace"},
         "resources": [
             {"name": name, "endpoint": {"path": name, "data_selector": name}}
             for name in target.collections
@@ -59,7 +59,8 @@ def run_dlt(target: Target, workdir: Path) -> dict[str, object]:
         destination=dlt.destinations.duckdb(str(workdir / "dlt.duckdb")),
         dataset_name=DATASET,
     )
-    pipeline.run(rest_api_source(rest_api_config(target, token)))
+    source = rest_api_source(rest_api_config(target, token), parallelized=True)
+    pipeline.run(source, loader_file_format=os.environ.get("BENCH_DLT_FORMAT") or None)
     seconds = time.perf_counter() - started
 
     # Top-level tables only: dlt also writes child tables for nested lists (roles, agents...).
