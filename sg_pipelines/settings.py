@@ -11,8 +11,9 @@ Environment overrides use the `SG_` prefix and `__` between levels, for example
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, field_validator
@@ -31,6 +32,10 @@ ENV_PREFIX = "SG_"
 SETTINGS_FILE_ENV = "SG_SETTINGS_FILE"
 HOME_ENV = "SG_HOME"
 CLIENT_SECRET_ENV = "SG_ONEROSTER_CLIENT_SECRET"
+VENDOR_SECRET_ENV = "SG_CAMPUS_VENDOR_SECRET"
+SFTP_PASSWORD_ENV = "SG_SFTP_PASSWORD"
+LINK_SIGNING_KEY_ENV = "SG_LINK_SIGNING_KEY"
+SANDBOX_VENDOR_SECRET = "sg-sandbox-vendor-secret"
 
 
 def default_home() -> Path:
@@ -69,6 +74,71 @@ class RosterSettings(BaseModel):
     confirm_mass_deactivation: bool = False
 
 
+PROGRAM_KEYS = (
+    "special_education",
+    "section_504",
+    "english_learners",
+    "advanced_learners",
+    "k4_literacy",
+)
+
+# The plan system's program ("Form Group") names; a Campus flag is named after them by default.
+PROGRAM_NAMES = {
+    "special_education": "Special Education",
+    "section_504": "Section 504",
+    "english_learners": "English Learners",
+    "advanced_learners": "Advanced Learners",
+    "k4_literacy": "K-4 Literacy",
+}
+
+
+class ProgramSettings(BaseModel):
+    """One program's flag integration: on or off, its Campus flag, and its cutover date."""
+
+    enabled: bool = False
+    flag_name: str | None = None
+    cutover_date: date = date(2025, 8, 1)
+
+
+def _default_programs() -> dict[str, ProgramSettings]:
+    return {
+        key: ProgramSettings(enabled=key in ("special_education", "section_504"))
+        for key in PROGRAM_KEYS
+    }
+
+
+class CampusFlagsSettings(BaseModel):
+    """The Campus program-flags endpoint (partner-only; see docs/campus-flags-api.md)."""
+
+    base_url: str = f"http://127.0.0.1:{SANDBOX_DEFAULT_PORT}/ims/oneroster/v1p2"
+    vendor_key: str = "sg-sandbox-vendor"
+
+
+class SftpSettings(BaseModel):
+    """Where the CSV adapter drops `documents.csv` and its `COMPLETE` marker."""
+
+    host: str = "127.0.0.1"
+    port: int = 22
+    username: str = "sg-pipelines"
+    remote_dir: str = "/"
+    known_hosts: str | None = None
+
+
+class FlagSettings(BaseModel):
+    """How program flags reach Campus."""
+
+    gateway: Literal["campus_rest", "csv_sftp"] = "campus_rest"
+    flag_mode: Literal["create", "existing"] = "create"
+    max_change_share: float = Field(default=0.25, ge=0, le=1)
+    max_change_floor: int = Field(default=20, ge=0)
+    confirm_large_change: bool = False
+    push_retries: int = Field(default=3, ge=0)
+    viewer_base_url: str = "http://127.0.0.1:8780"
+    link_ttl_hours: int = Field(default=48, ge=1)
+    campus: CampusFlagsSettings = Field(default_factory=CampusFlagsSettings)
+    sftp: SftpSettings = Field(default_factory=SftpSettings)
+
+
 class Settings(BaseModel):
     """One district's settings."""
 
@@ -79,6 +149,25 @@ class Settings(BaseModel):
     timezone: str = "America/New_York"
     oneroster: OneRosterSettings = Field(default_factory=OneRosterSettings)
     roster: RosterSettings = Field(default_factory=RosterSettings)
+    programs: dict[str, ProgramSettings] = Field(default_factory=_default_programs)
+    flags: FlagSettings = Field(default_factory=FlagSettings)
+
+    @field_validator("programs")
+    @classmethod
+    def _known_programs(cls, programs: dict[str, ProgramSettings]) -> dict[str, ProgramSettings]:
+        unknown = sorted(set(programs) - set(PROGRAM_KEYS))
+        if unknown:
+            raise ValueError(f"unknown programs {unknown}; known: {list(PROGRAM_KEYS)}")
+        merged = _default_programs()
+        merged.update(programs)
+        for key, program in merged.items():
+            program.flag_name = program.flag_name or PROGRAM_NAMES[key]
+        return merged
+
+    @property
+    def enabled_programs(self) -> dict[str, ProgramSettings]:
+        """The programs whose flags this system keeps, in a stable order."""
+        return {key: self.programs[key] for key in PROGRAM_KEYS if self.programs[key].enabled}
 
     @property
     def warehouse(self) -> Path:
@@ -96,7 +185,13 @@ class Settings(BaseModel):
 def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     """Turn `SG_A__B=value` variables into a nested dict `{"a": {"b": "value"}}`."""
     overrides: dict[str, Any] = {}
-    reserved = {SETTINGS_FILE_ENV, CLIENT_SECRET_ENV}
+    reserved = {
+        SETTINGS_FILE_ENV,
+        CLIENT_SECRET_ENV,
+        VENDOR_SECRET_ENV,
+        SFTP_PASSWORD_ENV,
+        LINK_SIGNING_KEY_ENV,
+    }
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name in reserved:
             continue

@@ -139,7 +139,13 @@ def main(argv: list[str] | None = None) -> None:
     app = WithChanges(create_app(district), district)
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=30,
         )
     )
     partial = args.port_file.with_suffix(".partial")
