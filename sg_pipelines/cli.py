@@ -71,12 +71,13 @@ def _print_run(run) -> None:
         )
     typer.echo(
         f"   {'collection':<18}{'status':<11}{'fetched':>9}{'upserted':>10}"
-        f"{'rejected':>10}{'deactivated':>13}{'withheld':>10}"
+        f"{'rejected':>10}{'warnings':>10}{'deactivated':>13}{'withheld':>10}"
     )
-    for collection, state, fetched, upserted, rejected, deactivated, withheld in run.collections:
+    for row in run.collections:
+        collection, state, fetched, upserted, rejected, warnings, deactivated, withheld = row
         typer.echo(
             f"   {collection:<18}{state:<11}{fetched:>9}{upserted:>10}{rejected:>10}"
-            f"{deactivated:>13}{withheld:>10}"
+            f"{warnings:>10}{deactivated:>13}{withheld:>10}"
         )
     if run.quarantine:
         typer.echo("   quarantined:")

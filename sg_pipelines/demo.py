@@ -112,6 +112,28 @@ def demo_environment(home: Path, dagster_home: Path, sandbox: SandboxServer) -> 
                 os.environ[name] = value
 
 
+def add_data_defects(district: District) -> int:
+    """What real Campus data looks like on a bad day: a few records our rules must catch.
+
+    Two birth dates in US order (kept as unknown, with a warning), an enrollment naming no
+    user, and a student whose modification time is not a date-time (both quarantined).
+    """
+    students = district.students()
+    enrollments = district.collection("enrollments")
+    if len(students) < 10 or not enrollments:
+        return 0
+
+    for student in students[2:4]:
+        district.update("demographics", student["sourcedId"], {"birthDate": "03/14/2012"})
+    orphan = {key: value for key, value in enrollments[0].items() if key != "user"}
+    orphan["sourcedId"] = f"{orphan['sourcedId'][:-4]}dead"
+    broken = dict(students[5], sourcedId=f"{students[5]['sourcedId'][:-4]}beef")
+    broken["dateLastModified"] = "last Tuesday"
+    district.load("enrollments", [orphan])
+    district.load("users", [broken])
+    return 4
+
+
 def change_some_records(district: District, seed: int) -> int:
     """What a day in Campus looks like: a few students edited, one withdrawn for good."""
     students = district.students()
@@ -160,7 +182,7 @@ def read_warehouse(settings: Settings, report: RunReport) -> None:
         names = ("sync_id", "mode", "status", "window_start", "window_end")
         report.sync = dict(zip(names, row, strict=True))
         report.collections = conn.execute(
-            "SELECT collection, status, fetched, upserted, rejected, deactivated, "
+            "SELECT collection, status, fetched, upserted, rejected, warnings, deactivated, "
             "deactivations_withheld FROM roster_sync_collections WHERE sync_id = ? "
             "ORDER BY collection",
             [sync_id],
@@ -190,6 +212,8 @@ def run_demo(
     home = home.resolve()
     dagster_home = prepare_home(home)
     district, description = build_district(students, seed, csv_sample)
+    if not csv_sample:
+        add_data_defects(district)
 
     with (
         SandboxServer(district) as sandbox,

@@ -57,7 +57,11 @@ def parse_instant(value: Any) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError("expected an ISO 8601 date-time")
-    parsed = datetime.fromisoformat(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        # never the library's message: it quotes the value, and reasons must carry none
+        raise ValueError("expected an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)

@@ -26,13 +26,14 @@ def test_first_night_imports_every_record_the_sandbox_serves(demo):
     served = generate_district(students=150, seed=3)
     fetched = {row[0]: row[2] for row in demo.runs[0].collections}
 
+    # the demo adds one broken user and one broken enrollment to the generated district
     assert fetched == {
         "academicSessions": served.count("academicSessions"),
         "classes": served.count("classes"),
         "demographics": served.count("demographics"),
-        "enrollments": served.count("enrollments"),
+        "enrollments": served.count("enrollments") + 1,
         "orgs": served.count("orgs"),
-        "users": served.count("users"),
+        "users": served.count("users") + 1,
     }
     with duckdb.connect(str(demo.home / "warehouse.duckdb"), read_only=True) as conn:
         students = conn.execute("SELECT count(*) FROM roster_students").fetchone()[0]
@@ -41,6 +42,18 @@ def test_first_night_imports_every_record_the_sandbox_serves(demo):
         ).fetchone()[0]
     assert students == len(served.students()) == 150
     assert emis_ids == 150
+
+
+def test_bad_records_are_quarantined_with_reasons_and_loose_dates_only_warn(demo):
+    first = demo.runs[0]
+    rejected = {row[0]: row[4] for row in first.collections}
+    warnings = {row[0]: row[5] for row in first.collections}
+
+    assert rejected["users"] == rejected["enrollments"] == 1
+    assert warnings["demographics"] == 2
+    reasons = {(collection, reason) for collection, reason, _ in first.quarantine}
+    assert {collection for collection, _ in reasons} == {"users", "enrollments"}
+    assert all("last Tuesday" not in reason for _, reason in reasons), "no values in reasons"
 
 
 def test_second_night_is_a_small_delta_that_deactivates_the_withdrawn_student(demo):
