@@ -126,6 +126,37 @@ def ui(
         subprocess.run(command, env=env, cwd=REPO_ROOT, check=False)
 
 
+@app.command()
+def status(
+    settings_file: Annotated[
+        Path | None, typer.Option("--settings", help="Settings file (default: $SG_SETTINGS_FILE).")
+    ] = None,
+) -> None:
+    """What the last syncs did and what waits for a person: counts only, never names."""
+    from sg_pipelines.settings import load_settings
+    from sg_pipelines.status import roster_status
+
+    settings = load_settings(settings_file)
+    if not settings.warehouse.exists():
+        typer.echo(f"No warehouse at {settings.warehouse} yet: run a sync first.")
+        raise typer.Exit(code=1)
+
+    report = roster_status(settings.warehouse)
+    typer.echo(f"Warehouse: {settings.warehouse}")
+    typer.echo("\nLast roster syncs:")
+    for sync in report.syncs:
+        typer.echo(
+            f"  {sync.started_at:%Y-%m-%d %H:%M} UTC  {sync.mode:<6}{sync.status:<10}"
+            f"fetched {sync.fetched}, rejected {sync.rejected}, warnings {sync.warnings}"
+            + (f"  ({sync.message})" if sync.message else "")
+        )
+    typer.echo(
+        f"\nStudents: {report.active_students} active, {report.inactive_students} inactive; "
+        f"linked {report.linked}, waiting for review {report.pending_reviews}, "
+        f"re-keyed so far {report.rekeyed}"
+    )
+
+
 @sandbox_app.command("serve")
 def sandbox_serve(
     port: Annotated[int, typer.Option(help="Loopback port to listen on.")] = SANDBOX_DEFAULT_PORT,

@@ -94,3 +94,19 @@ def test_public_csv_sample_imports_its_expected_counts(tmp_path):
     assert roles == {"student": 8, "teacher": 2}
     assert orgs == 2
     assert students == 8
+
+
+def test_status_command_reports_the_syncs_and_links_in_counts(demo, monkeypatch):
+    from typer.testing import CliRunner
+
+    from sg_pipelines.cli import app
+
+    monkeypatch.setenv("SG_HOME", str(demo.home))
+    result = CliRunner().invoke(app, ["status"])
+
+    assert result.exit_code == 0, result.output
+    assert "delta complete" in result.output
+    assert "full  complete" in result.output
+    linked = demo.runs[-1].links
+    assert f"waiting for review {linked['sent to review']}" in result.output
+    assert "Students: 149 active, 1 inactive" in result.output
