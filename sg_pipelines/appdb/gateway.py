@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Self
 
+from sg_pipelines.appdb.documents import PlanDocuments
 from sg_pipelines.appdb.migrate import current_version, migrate
 from sg_pipelines.appdb.records import (
     UPDATABLE_STUDENT_FIELDS,
@@ -82,6 +83,8 @@ class AppDatabase:
         self._in_transaction = False
         if migrate:
             self.migrate()
+        self.documents = PlanDocuments(self, self._conn, _now)
+        """Plan documents: add, complete, list, latest completed (see `appdb/documents.py`)."""
 
     def __enter__(self) -> Self:
         return self

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 
@@ -87,3 +87,50 @@ UPDATABLE_STUDENT_FIELDS = frozenset(
         "grade",
     }
 )
+
+
+@dataclass(frozen=True)
+class NewPlanDocument:
+    """What it takes to add a plan document. A document is added as a draft unless it arrives
+    already completed (an import, or the demo population), which needs its `completed_at`.
+
+    `id` is normally left to the database; a batch whose amendments must point at documents of
+    the same batch may choose ids above `PlanDocuments.next_id()`.
+    """
+
+    student_id: int
+    program: str
+    document_type: str
+    status: str = "draft"
+    completed_at: datetime | None = None
+    meeting_date: date | None = None
+    effective_start: date | None = None
+    effective_end: date | None = None
+    amends_document_id: int | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    sections: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class PlanDocument:
+    """A plan document as stored; `completed_at` is an aware UTC instant, set once completed."""
+
+    id: int
+    student_id: int
+    program: str
+    document_type: str
+    status: str
+    completed_at: datetime | None
+    meeting_date: date | None
+    effective_start: date | None
+    effective_end: date | None
+    amends_document_id: int | None
+    fields: dict[str, Any]
+    sections: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == "completed"

@@ -21,13 +21,18 @@ DEMOGRAPHICS_SCOPE = "roster-demographics.readonly"
 
 @dataclass(frozen=True)
 class Collection:
-    """One `GET /{name}` collection: its envelope key, record model and warehouse table."""
+    """One `GET /{name}` collection: its envelope key, record model and warehouse table.
+
+    `staged_in_sql` collections are staged by `sql/stage_{table}.sql`, which leaves to the
+    model only the records its rules are not certain of; the others are parsed by the model.
+    """
 
     name: str
     model: type[OneRosterRecord]
     table: str
     list_columns: frozenset[str] = frozenset()
     scope: str = CORE_SCOPE
+    staged_in_sql: bool = False
 
     @property
     def envelope(self) -> str:
@@ -42,6 +47,11 @@ class Collection:
     def staging_table(self) -> str:
         return f"roster_staging_{self.table.removeprefix('oneroster_')}"
 
+    @property
+    def staging_query(self) -> str:
+        """The `sql/` file that stages this collection's pages when `staged_in_sql`."""
+        return f"stage_{self.table.removeprefix('oneroster_')}"
+
 
 ORGS = Collection("orgs", Org, "oneroster_orgs")
 ACADEMIC_SESSIONS = Collection("academicSessions", AcademicSession, "oneroster_academic_sessions")
@@ -49,12 +59,16 @@ CLASSES = Collection(
     "classes", Class, "oneroster_classes", frozenset({"term_sourced_ids", "grades"})
 )
 USERS = Collection(
-    "users", User, "oneroster_users", frozenset({"role_names", "agent_sourced_ids", "grades"})
+    "users",
+    User,
+    "oneroster_users",
+    frozenset({"role_names", "agent_sourced_ids", "grades"}),
+    staged_in_sql=True,
 )
 DEMOGRAPHICS = Collection(
     "demographics", Demographics, "oneroster_demographics", scope=DEMOGRAPHICS_SCOPE
 )
-ENROLLMENTS = Collection("enrollments", Enrollment, "oneroster_enrollments")
+ENROLLMENTS = Collection("enrollments", Enrollment, "oneroster_enrollments", staged_in_sql=True)
 
 COLLECTIONS: dict[str, Collection] = {
     collection.name: collection

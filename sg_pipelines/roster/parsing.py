@@ -61,57 +61,61 @@ class PageParser:
 
         parsed = ParsedPage(record_count=0)
         for record in getattr(page, self.collection.envelope):
-            self._add(parsed, record)
+            _add(parsed, record)
         parsed.record_count = len(parsed.rows)
         return parsed
 
-    def _add(self, parsed: ParsedPage, record: OneRosterRecord) -> None:
-        sourced_id = record.sourcedId
-
-        def warn(field_name: str, reason: str) -> None:
-            parsed.warnings.append(RowWarning(sourced_id, field_name, reason))
-
-        parsed.rows.append(record.row(warn))
-
     def _parse_each(self, content: bytes) -> ParsedPage:
-        records = self._records(content)
-        parsed = ParsedPage(record_count=len(records))
-        for item in records:
-            if not isinstance(item, dict):
-                parsed.quarantined.append(Quarantined(None, "not a JSON object", json.dumps(item)))
-                continue
-            try:
-                record = self.collection.model.model_validate(item)
-            except ValidationError as error:
-                sourced_id = item.get("sourcedId")
-                parsed.quarantined.append(
-                    Quarantined(
-                        sourced_id if isinstance(sourced_id, str) and sourced_id else None,
-                        describe(error),
-                        json.dumps(item),
-                    )
-                )
-                continue
-            self._add(parsed, record)
-        return parsed
+        return parse_records(self.collection, envelope_records(content, self.collection.envelope))
 
-    def _records(self, content: bytes) -> list[Any]:
-        key = self.collection.envelope
+
+def parse_records(collection: Collection, records: list[Any]) -> ParsedPage:
+    """Validate records one by one: each bad record is quarantined with its reason."""
+    parsed = ParsedPage(record_count=len(records))
+    for item in records:
+        if not isinstance(item, dict):
+            parsed.quarantined.append(Quarantined(None, "not a JSON object", json.dumps(item)))
+            continue
         try:
-            body = json.loads(content)
-        except ValueError as error:
-            raise EnvelopeError(f"/{key} answered 200 with a body that is not JSON") from error
-        if not isinstance(body, dict):
-            raise EnvelopeError(
-                f"/{key} answered 200 with a JSON {type(body).__name__}, not an object"
+            record = collection.model.model_validate(item)
+        except ValidationError as error:
+            sourced_id = item.get("sourcedId")
+            parsed.quarantined.append(
+                Quarantined(
+                    sourced_id if isinstance(sourced_id, str) and sourced_id else None,
+                    describe(error),
+                    json.dumps(item),
+                )
             )
-        if not isinstance(body.get(key), list):
-            keys = ", ".join(sorted(body)[:5]) or "none"
-            raise EnvelopeError(
-                f"/{key} answered 200 without a '{key}' list (keys: {keys}); "
-                "refusing to treat it as an empty roster"
-            )
-        return body[key]
+            continue
+        _add(parsed, record)
+    return parsed
+
+
+def _add(parsed: ParsedPage, record: OneRosterRecord) -> None:
+    sourced_id = record.sourcedId
+
+    def warn(field_name: str, reason: str) -> None:
+        parsed.warnings.append(RowWarning(sourced_id, field_name, reason))
+
+    parsed.rows.append(record.row(warn))
+
+
+def envelope_records(content: bytes, key: str) -> list[Any]:
+    """The records of a response body: its `key` list, or EnvelopeError when there is none."""
+    try:
+        body = json.loads(content)
+    except ValueError as error:
+        raise EnvelopeError(f"/{key} answered 200 with a body that is not JSON") from error
+    if not isinstance(body, dict):
+        raise EnvelopeError(f"/{key} answered 200 with a JSON {type(body).__name__}, not an object")
+    if not isinstance(body.get(key), list):
+        keys = ", ".join(sorted(body)[:5]) or "none"
+        raise EnvelopeError(
+            f"/{key} answered 200 without a '{key}' list (keys: {keys}); "
+            "refusing to treat it as an empty roster"
+        )
+    return body[key]
 
 
 def describe(error: ValidationError) -> str:

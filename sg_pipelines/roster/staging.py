@@ -1,15 +1,30 @@
-"""Stream parsed pages into a per-collection staging table, one bulk insert per page."""
+"""Stage pulled pages into a per-collection staging table.
+
+Collections `staged_in_sql` are staged a batch of page files at a time by one set-based insert
+(`sql/stage_*.sql`); the records its rules are not certain of come back out and go through the
+pydantic model, which imports them by its own rules or quarantines them. The other collections
+are parsed page by page by the model and inserted in bulk.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime
 
 import duckdb
 import pandas as pd
 
 from sg_pipelines.roster.collections import Collection
-from sg_pipelines.roster.parsing import ParsedPage
+from sg_pipelines.roster.page_files import PageFile
+from sg_pipelines.roster.parsing import PageParser, ParsedPage, parse_records
 from sg_pipelines.roster.queries import statements
+
+# what the staging SQL adds to a collection's columns; only needs_model rows carry `record`
+SQL_STAGING_COLUMNS = (
+    "NULL::STRUCT(field VARCHAR, reason VARCHAR)[] AS warnings, "
+    "NULL::BOOLEAN AS needs_model, NULL::VARCHAR AS record"
+)
 
 
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
@@ -24,6 +39,10 @@ def create_staging(conn: duckdb.DuckDBPyConnection, collection: Collection) -> N
         f"NULL::JSON AS {name}" if name in collection.list_columns else name
         for name in collection.columns
     )
+    if collection.staged_in_sql:
+        columns = f"{columns}, {SQL_STAGING_COLUMNS}"
+        for statement in statements("stage_rules"):
+            conn.execute(statement)
     conn.execute(
         f"CREATE OR REPLACE TABLE {collection.staging_table} AS "
         f"SELECT {columns} FROM {collection.table} LIMIT 0"
@@ -40,6 +59,51 @@ def clear_rejects(conn: duckdb.DuckDBPyConnection, sync_id: str, collection: Col
         conn.execute(
             f"DELETE FROM {table} WHERE sync_id = ? AND collection = ?", [sync_id, collection.name]
         )
+
+
+def stage_pages(
+    conn: duckdb.DuckDBPyConnection,
+    collection: Collection,
+    pages: Sequence[PageFile],
+    sync_id: str,
+    now: datetime,
+) -> int:
+    """Stage a batch of page files. Returns how many records went through the model."""
+    if not collection.staged_in_sql:
+        parse = PageParser(collection)
+        for page in pages:
+            write_page(conn, collection, parse(page.path.read_bytes()), sync_id, now)
+        return sum(page.record_count for page in pages)
+
+    *macros, insert = statements(collection.staging_query)
+    for statement in macros:
+        conn.execute(statement)
+    conn.execute(insert, {"files": [str(page.path) for page in pages]})
+
+    uncertain = conn.execute(
+        f"DELETE FROM {collection.staging_table} WHERE needs_model RETURNING record"
+    ).fetchall()
+    if uncertain:
+        records = [json.loads(record) for (record,) in uncertain]
+        write_page(conn, collection, parse_records(collection, records), sync_id, now)
+    return len(uncertain)
+
+
+def record_staged_warnings(
+    conn: duckdb.DuckDBPyConnection, collection: Collection, sync_id: str, now: datetime
+) -> None:
+    """Move the row warnings of the staging SQL into `roster_warnings`."""
+    if not collection.staged_in_sql:
+        return
+    conn.execute(
+        f"""
+        INSERT INTO roster_warnings BY NAME
+        SELECT $sync_id AS sync_id, $collection AS collection, sourced_id,
+            item.field AS field, item.reason AS reason, $now AS recorded_at
+        FROM (SELECT sourced_id, unnest(warnings) AS item FROM {collection.staging_table})
+        """,
+        {"sync_id": sync_id, "collection": collection.name, "now": now},
+    )
 
 
 def write_page(

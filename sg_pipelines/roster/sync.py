@@ -18,15 +18,16 @@ import duckdb
 from sg_pipelines.roster.client import OneRosterClient
 from sg_pipelines.roster.collections import COLLECTIONS, DEMOGRAPHICS, USERS, Collection
 from sg_pipelines.roster.errors import ForbiddenError, RosterError
+from sg_pipelines.roster.page_files import PageFile, PageFiles
 from sg_pipelines.roster.paging import CollectionPull
-from sg_pipelines.roster.parsing import PageParser, ParsedPage
 from sg_pipelines.roster.queries import query
 from sg_pipelines.roster.staging import (
     clear_rejects,
     create_staging,
     drop_staging,
     ensure_schema,
-    write_page,
+    record_staged_warnings,
+    stage_pages,
 )
 from sg_pipelines.settings import RosterSettings
 
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 Mode = Literal["full", "delta"]
 PULL_ATTEMPTS = 3  # the first pull plus up to two re-pulls when the total moves mid-pull
+BATCH_BYTES = 16 * 1024 * 1024  # page files staged per insert: large enough to be set-based
 STUDENT_SCOPE = "list_contains(current.role_names, 'student')"
 
 
@@ -159,9 +161,9 @@ def sync_collection(
         for attempt in range(1, PULL_ATTEMPTS + 1):
             create_staging(conn, collection)
             clear_rejects(conn, run.sync_id, collection)
-            pull = client.pull(collection.name, PageParser(collection), filter=filter)
-            for page in pull:
-                write_page(conn, collection, page, run.sync_id, run.started_at)
+            with PageFiles(collection) as page_files:
+                pull = client.pull(collection.name, page_files, filter=filter)
+                _stage(conn, collection, pull, run, log)
             if pull.consistent is not False:
                 break
             log.warning(
@@ -185,6 +187,42 @@ def sync_collection(
     return result
 
 
+def _stage(
+    conn: duckdb.DuckDBPyConnection,
+    collection: Collection,
+    pull: CollectionPull[PageFile],
+    run: SyncRun,
+    log: logging.Logger | logging.LoggerAdapter,
+) -> None:
+    """Stage the pull's page files in batches while later pages are still being fetched."""
+    batch: list[PageFile] = []
+    by_model = 0
+
+    def flush() -> int:
+        staged = stage_pages(conn, collection, batch, run.sync_id, run.started_at)
+        for page in batch:
+            page.path.unlink()
+        batch.clear()
+        return staged
+
+    for page in pull:
+        batch.append(page)
+        if sum(item.size for item in batch) >= BATCH_BYTES:
+            by_model += flush()
+    if batch:
+        by_model += flush()
+    record_staged_warnings(conn, collection, run.sync_id, run.started_at)
+
+    if collection.staged_in_sql:
+        log.info(
+            "/%s: %d of %d records staged by SQL, %d by the model",
+            collection.name,
+            pull.records - by_model,
+            pull.records,
+            by_model,
+        )
+
+
 def _failed(
     conn: duckdb.DuckDBPyConnection,
     collection: Collection,
@@ -206,7 +244,7 @@ def _merge(
     run: SyncRun,
     rules: RosterSettings,
     mode: Mode,
-    pull: CollectionPull[ParsedPage],
+    pull: CollectionPull[PageFile],
     confirm_mass_deactivation: bool,
     log: logging.Logger | logging.LoggerAdapter,
 ) -> CollectionResult:

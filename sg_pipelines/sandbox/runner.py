@@ -25,6 +25,7 @@ import uvicorn
 from sg_pipelines.sandbox.config import SandboxConfig
 from sg_pipelines.sandbox.district import API_ROOT, District
 from sg_pipelines.sandbox.faults import Faults
+from sg_pipelines.sandbox.flags import FLAGS_ROOT, FlagsState
 from sg_pipelines.sandbox.request_log import RequestLog
 from sg_pipelines.sandbox.server import create_app
 
@@ -68,6 +69,7 @@ class SandboxServer:
     Attributes:
         faults: the live fault switches.
         requests: the log of served requests (with `max_concurrency`).
+        flags: the program-flags state (sandbox/flags.py): read it, or add hand-made flags.
     """
 
     def __init__(
@@ -81,7 +83,10 @@ class SandboxServer:
         self.config = config or SandboxConfig()
         self.faults = Faults()
         self.requests = RequestLog()
-        self.app = create_app(district, self.config, faults=self.faults, request_log=self.requests)
+        self.flags = FlagsState()
+        self.app = create_app(
+            district, self.config, faults=self.faults, request_log=self.requests, flags=self.flags
+        )
         self.host = host
         self._requested_port = port
         self.port = 0
@@ -102,6 +107,11 @@ class SandboxServer:
     def token_url(self) -> str:
         """The OAuth 2.0 token endpoint."""
         return self.root_url + "/oauth2/token"
+
+    @property
+    def flags_url(self) -> str:
+        """The program-flags base URL (`.../ims/oneroster/v1p2`, docs/campus-flags-api.md)."""
+        return self.root_url + FLAGS_ROOT
 
     @property
     def client_id(self) -> str:

@@ -23,6 +23,7 @@ from sg_pipelines.sandbox.control import CONTROL_ROUTES
 from sg_pipelines.sandbox.district import API_ROOT, District, encode_record
 from sg_pipelines.sandbox.endpoints import ENDPOINTS, Endpoint
 from sg_pipelines.sandbox.faults import Faults, PageFault, malformed_records
+from sg_pipelines.sandbox.flags import FLAG_ROUTES, FlagsState
 from sg_pipelines.sandbox.imsx import OneRosterError, failure_response
 from sg_pipelines.sandbox.query import (
     Paging,
@@ -46,6 +47,7 @@ def create_app(
     *,
     faults: Faults | None = None,
     request_log: RequestLog | None = None,
+    flags: FlagsState | None = None,
 ) -> Starlette:
     """Build the sandbox app serving `district`.
 
@@ -54,6 +56,7 @@ def create_app(
         config: credentials, scopes and paging limits (defaults: `SandboxConfig()`).
         faults: the switchable faults to consult (a fresh, all-off `Faults` if omitted).
         request_log: where served requests are recorded (a fresh log if omitted).
+        flags: the program-flags state (sandbox/flags.py; a fresh, empty one if omitted).
     """
     config = config or SandboxConfig()
     faults = Faults() if faults is None else faults
@@ -65,6 +68,8 @@ def create_app(
             Route(f"{API_ROOT}/{{endpoint}}", collection_get, methods=["GET"]),
             Route(f"{API_ROOT}/{{endpoint}}/{{sourced_id}}", single_get, methods=["GET"]),
             *CONTROL_ROUTES,
+            # the partner-only program-flags endpoint (docs/campus-flags-api.md)
+            *FLAG_ROUTES,
         ],
         middleware=[Middleware(RequestLogMiddleware, log=request_log)],
         exception_handlers={
@@ -79,6 +84,7 @@ def create_app(
     app.state.request_log = request_log
     app.state.tokens = TokenStore(config, faults)
     app.state.selector = Selector(district)
+    app.state.flags = FlagsState() if flags is None else flags
     return app
 
 

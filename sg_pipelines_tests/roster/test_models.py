@@ -19,6 +19,39 @@ from sg_pipelines.roster.parsing import PageParser
 from sg_pipelines.roster.sync import delta_filter
 from sg_pipelines_tests.roster.fake_provider import user
 
+# The rule tables, shared with test_sql_staging.py, which runs them through the staging SQL.
+FLAGS = [
+    ("true", True), ("TRUE", True), ("True", True), (True, True),
+    ("false", False), ("FALSE", False), (False, False), ("", None), (None, None),
+]  # fmt: skip
+REFUSED_FLAGS = ["yes", "1", 1, "t"]
+DATES = [
+    ("2012-01-02", "2012-01-02", False),
+    ("2012-13-01", None, True),
+    ("01/02/2012", None, True),
+    ("2012-02-30", None, True),
+    ("2012-1-2", None, True),
+    ("", None, False),
+    (None, None, False),
+]
+INSTANTS = [
+    ("2025-03-04T10:00:00Z", datetime(2025, 3, 4, 10, 0, tzinfo=UTC)),
+    ("2025-03-04T05:00:00-05:00", datetime(2025, 3, 4, 10, 0, tzinfo=UTC)),
+    ("2025-03-04T10:00:00.123Z", datetime(2025, 3, 4, 10, 0, 0, 123000, tzinfo=UTC)),
+    ("2025-03-04T10:00:00", datetime(2025, 3, 4, 10, 0, tzinfo=UTC)),
+]
+EMIS_STUDENT_IDS = [
+    ("12345", "000012345", False),
+    (12345, "000012345", False),
+    ("000012345", "000012345", False),
+    ("123456789", "123456789", False),
+    ("1234567890", None, True),
+    ("12-345", None, True),
+    ("AB1234567", None, True),
+    ("", None, False),
+    (None, None, False),
+]
+
 
 def row_of(model, record, collection=USERS):
     warnings = []
@@ -26,33 +59,18 @@ def row_of(model, record, collection=USERS):
     return dict(zip(collection.columns, row, strict=True)), warnings
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [("true", True), (True, True), ("TRUE", True), ("True", True), ("false", False),
-     (False, False), ("FALSE", False), ("", None), (None, None)],
-)  # fmt: skip
+@pytest.mark.parametrize(("value", "expected"), FLAGS)
 def test_booleans_accept_every_spelling_providers_send(value, expected):
     assert parse_flag(value) is expected
 
 
-@pytest.mark.parametrize("value", ["yes", "1", 1, "t"])
+@pytest.mark.parametrize("value", REFUSED_FLAGS)
 def test_booleans_refuse_anything_else(value):
     with pytest.raises(ValueError):
         parse_flag(value)
 
 
-@pytest.mark.parametrize(
-    ("value", "expected", "warned"),
-    [
-        ("2012-01-02", "2012-01-02", False),
-        ("2012-13-01", None, True),
-        ("01/02/2012", None, True),
-        ("2012-02-30", None, True),
-        ("2012-1-2", None, True),
-        ("", None, False),
-        (None, None, False),
-    ],
-)
+@pytest.mark.parametrize(("value", "expected", "warned"), DATES)
 def test_dates_are_iso_only_and_never_swapped(value, expected, warned):
     warnings = []
     assert strict_date(value, "birthDate", lambda f, r: warnings.append(f)) == expected
@@ -70,15 +88,7 @@ def test_a_bad_birth_date_still_imports_the_record_with_a_warning():
     assert row["white"] is True
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2025-03-04T10:00:00Z", datetime(2025, 3, 4, 10, 0, tzinfo=UTC)),
-        ("2025-03-04T05:00:00-05:00", datetime(2025, 3, 4, 10, 0, tzinfo=UTC)),
-        ("2025-03-04T10:00:00.123Z", datetime(2025, 3, 4, 10, 0, 0, 123000, tzinfo=UTC)),
-        ("2025-03-04T10:00:00", datetime(2025, 3, 4, 10, 0, tzinfo=UTC)),
-    ],
-)
+@pytest.mark.parametrize(("value", "expected"), INSTANTS)
 def test_date_last_modified_becomes_utc_aware(value, expected):
     parsed = parse_instant(value)
     assert parsed == expected
@@ -129,20 +139,7 @@ def test_ed_fi_json_booleans_and_null_lists_are_accepted():
     assert row["agent_sourced_ids"] == "[]"
 
 
-@pytest.mark.parametrize(
-    ("value", "expected", "warned"),
-    [
-        ("12345", "000012345", False),
-        (12345, "000012345", False),
-        ("000012345", "000012345", False),
-        ("123456789", "123456789", False),
-        ("1234567890", None, True),
-        ("12-345", None, True),
-        ("AB1234567", None, True),
-        ("", None, False),
-        (None, None, False),
-    ],
-)
+@pytest.mark.parametrize(("value", "expected", "warned"), EMIS_STUDENT_IDS)
 def test_emis_student_id_is_nine_digits_with_leading_zeros(value, expected, warned):
     warnings = []
     assert normalise_emis_student_id(value, lambda f, r: warnings.append(f)) == expected

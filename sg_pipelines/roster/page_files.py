@@ -1,0 +1,74 @@
+"""Response bodies kept as files while a collection is pulled, so memory stays flat.
+
+Each fetch worker writes its page to the pull's directory and counts the records there with
+DuckDB, which releases the GIL while it reads. Paging needs only that count; the staging SQL
+reads the files later, a batch at a time. A body without the collection's envelope is an
+`EnvelopeError`, exactly as when it is parsed in Python.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from sg_pipelines.roster.collections import Collection
+from sg_pipelines.roster.parsing import envelope_records
+
+
+@dataclass(frozen=True)
+class PageFile:
+    """One fetched page on disk. `record_count` counts every record the provider sent."""
+
+    path: Path
+    record_count: int
+    size: int
+
+
+class PageFiles:
+    """Writes the pages of one collection's pull to a temporary directory; a context manager
+    that removes the directory, whatever is left in it, on exit."""
+
+    def __init__(self, collection: Collection, directory: Path | None = None) -> None:
+        self.collection = collection
+        self.directory = Path(tempfile.mkdtemp(prefix=f"roster-{collection.name}-", dir=directory))
+        self._names = itertools.count()
+        self._db = duckdb.connect()
+        self._db.execute("SET threads = 1")
+        self._local = threading.local()
+        # json_array_length is NULL without the key and 0 for any non-list, so only a positive
+        # count is certain; anything else is decided by the Python reading of the body
+        self._count_sql = (
+            f"SELECT json_array_length(content, '$.{collection.envelope}') FROM read_text(?)"
+        )
+
+    def __enter__(self) -> PageFiles:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._db.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __call__(self, content: bytes) -> PageFile:
+        """Keep one response body; runs in the fetch worker threads."""
+        path = self.directory / f"{next(self._names)}.json"
+        path.write_bytes(content)
+        count = self._count(path)
+        if not count:
+            count = len(envelope_records(content, self.collection.envelope))
+        return PageFile(path, count, len(content))
+
+    def _count(self, path: Path) -> int | None:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self._db.cursor()
+        try:
+            row = cursor.execute(self._count_sql, [str(path)]).fetchone()
+        except duckdb.Error:
+            return None
+        return row[0] if row else None

@@ -1,0 +1,128 @@
+-- Field rules of the staging SQL (stage_*.sql), the rules of the pydantic models in models.py.
+-- A field is a struct {v: its value as json_extract_string gives it (JSON text for objects and
+-- lists), k: its json_type, NULL when the key is missing}. The is_* macros accept only shapes
+-- whose result is certain; a record with any other shape is staged with needs_model and left
+-- to the pydantic model, which imports it by its own rules or quarantines it with a reason.
+
+CREATE OR REPLACE TEMP MACRO field(v, k, i) AS {'v': v[i], 'k': k[i]};
+
+-- strings, and integers as their digits (the models coerce numbers to strings)
+CREATE OR REPLACE TEMP MACRO is_text(f) AS
+    f.k IS NULL OR f.k IN ('NULL', 'VARCHAR', 'UBIGINT', 'BIGINT');
+
+-- printable ASCII, where SQL and Python agree on trim, lower and digits
+CREATE OR REPLACE TEMP MACRO is_plain(f) AS f.v IS NULL OR regexp_full_match(f.v, '[ -~]*');
+
+-- sourcedId: a non-empty string
+CREATE OR REPLACE TEMP MACRO is_sourced_id(f) AS f.k = 'VARCHAR' AND f.v <> '';
+
+-- OneRoster booleans: JSON booleans or "true"/"false" in any case; "" is null
+CREATE OR REPLACE TEMP MACRO is_flag(f) AS
+    f.k IS NULL OR f.k IN ('NULL', 'BOOLEAN')
+    OR (f.k = 'VARCHAR' AND lower(f.v) IN ('true', 'false', ''));
+
+CREATE OR REPLACE TEMP MACRO flag_of(f) AS
+    CASE lower(f.v) WHEN 'true' THEN true WHEN 'false' THEN false END;
+
+-- status: active, or tobedeleted (1.1's inactive); missing means active, null is refused
+CREATE OR REPLACE TEMP MACRO is_status(f) AS
+    f.k IS NULL OR (f.k = 'VARCHAR' AND lower(f.v) IN ('active', 'tobedeleted', 'inactive'));
+
+CREATE OR REPLACE TEMP MACRO status_of(f) AS
+    CASE WHEN f.k IS NULL OR lower(f.v) = 'active' THEN 'active' ELSE 'tobedeleted' END;
+
+-- dateLastModified: ISO 8601 date-times, offsets converted to UTC, no offset meaning UTC;
+-- other spellings that Python's fromisoformat may still read are left to the model
+CREATE OR REPLACE TEMP MACRO instant_of(f) AS
+    CASE WHEN f.k = 'VARCHAR' AND regexp_full_match(
+        f.v,
+        '[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?'
+        || '(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?'
+    ) AND NOT starts_with(f.v, '0000')
+    THEN try_cast(
+        CASE WHEN regexp_matches(f.v, '(Z|[+-][0-9:]{5})$') THEN f.v ELSE f.v || 'Z' END
+        AS TIMESTAMPTZ
+    ) END;
+
+CREATE OR REPLACE TEMP MACRO is_instant(f, instant) AS
+    f.k IS NULL OR f.k = 'NULL' OR f.v = '' OR instant IS NOT NULL;
+
+-- strict dates: ISO YYYY-MM-DD only; anything else is null plus a row warning
+CREATE OR REPLACE TEMP MACRO date_of(f) AS
+    CASE WHEN regexp_full_match(f.v, '[0-9]{4}-[0-9]{2}-[0-9]{2}') AND NOT starts_with(f.v, '0000')
+    THEN try_strptime(f.v, '%Y-%m-%d')::DATE END;
+
+CREATE OR REPLACE TEMP MACRO date_warns(f, day) AS coalesce(f.v, '') <> '' AND day IS NULL;
+
+CREATE OR REPLACE TEMP MACRO is_date(f, day) AS is_text(f) AND (day IS NOT NULL OR is_plain(f));
+
+-- GUID references: {"sourcedId": ...} or a bare string; "" and a missing sourcedId are null.
+-- `sourced_id` is the field at the reference's `.sourcedId`.
+CREATE OR REPLACE TEMP MACRO is_ref(f, sourced_id) AS
+    f.k IS NULL OR f.k IN ('NULL', 'VARCHAR')
+    OR (f.k = 'OBJECT' AND coalesce(sourced_id.k, 'NULL') IN ('NULL', 'VARCHAR'));
+
+CREATE OR REPLACE TEMP MACRO ref_of(f, sourced_id) AS
+    nullif(CASE f.k WHEN 'VARCHAR' THEN f.v WHEN 'OBJECT' THEN sourced_id.v END, '');
+
+-- the warnings of a row: (field, reason) where `warns`, none when nothing was dropped
+CREATE OR REPLACE TEMP MACRO row_warnings(warnings) AS
+    list_filter(warnings, lambda item: item IS NOT NULL);
+
+CREATE OR REPLACE TEMP MACRO warning(warns, field, reason) AS
+    CASE WHEN warns THEN {'field': field, 'reason': reason} END;
+
+-- lists: `kinds` are the json_type of every item
+CREATE OR REPLACE TEMP MACRO item_kinds(f) AS
+    CASE WHEN f.k = 'ARRAY' THEN json_type(f.v, '$[*]') ELSE []::VARCHAR[] END;
+
+CREATE OR REPLACE TEMP MACRO all_kinds(kinds, allowed) AS
+    coalesce(list_bool_and([list_contains(allowed, kind) FOR kind IN kinds]), true);
+
+-- a list of GUID reference objects; null means an empty list; other shapes go to the model.
+-- JSON functions sit behind CASE: AND evaluates both sides, and a string value is not JSON.
+CREATE OR REPLACE TEMP MACRO is_ref_list(f) AS
+    f.k IS NULL OR f.k = 'NULL'
+    OR (f.k = 'ARRAY' AND all_kinds(item_kinds(f), ['OBJECT'])
+        AND all_kinds(
+            CASE WHEN f.k = 'ARRAY' THEN json_type(f.v, '$[*].sourcedId') END, ['VARCHAR', 'NULL']
+        ));
+
+CREATE OR REPLACE TEMP MACRO ref_list_of(f) AS
+    CASE WHEN f.k = 'ARRAY'
+    THEN list_filter(json_extract_string(f.v, '$[*].sourcedId'), lambda ref: ref <> '')
+    ELSE []::VARCHAR[] END;
+
+-- a list of strings: a JSON list, or one comma-separated string; null and "" are empty
+CREATE OR REPLACE TEMP MACRO is_strings(f) AS
+    f.k IS NULL OR f.k = 'NULL' OR (f.k = 'VARCHAR' AND is_plain(f))
+    OR (f.k = 'ARRAY' AND all_kinds(item_kinds(f), ['VARCHAR', 'NULL']));
+
+CREATE OR REPLACE TEMP MACRO strings_of(f) AS
+    CASE f.k
+        WHEN 'VARCHAR' THEN [trim(part) FOR part IN string_split(f.v, ',') IF trim(part) <> '']
+        WHEN 'ARRAY' THEN list_filter(json_extract_string(f.v, '$[*]'), lambda item: item <> '')
+        ELSE []::VARCHAR[]
+    END;
+
+-- JSON kept as sent: an object, or a list of objects
+CREATE OR REPLACE TEMP MACRO is_object(f) AS f.k IS NULL OR f.k IN ('NULL', 'OBJECT');
+
+CREATE OR REPLACE TEMP MACRO is_object_list(f) AS
+    f.k IS NULL OR f.k = 'NULL' OR (f.k = 'ARRAY' AND all_kinds(item_kinds(f), ['OBJECT']));
+
+CREATE OR REPLACE TEMP MACRO json_of(f) AS
+    CASE WHEN f.k IN ('OBJECT', 'ARRAY') THEN f.v::JSON END;
+
+-- EMIS Student ID: up to 9 digits, padded with leading zeros; anything else is null + warning
+CREATE OR REPLACE TEMP MACRO emis_student_id_of(f) AS
+    CASE
+        WHEN f.k = 'VARCHAR' AND regexp_full_match(f.v, ' *[0-9]{1,9} *')
+            THEN lpad(trim(f.v), 9, '0')
+        WHEN f.k = 'UBIGINT' AND length(f.v) <= 9 THEN lpad(f.v, 9, '0')
+    END;
+
+CREATE OR REPLACE TEMP MACRO emis_student_id_warns(f, emis) AS
+    coalesce(f.k, 'NULL') <> 'NULL' AND f.v <> '' AND emis IS NULL;
+
+CREATE OR REPLACE TEMP MACRO is_emis_student_id(f) AS f.k IS DISTINCT FROM 'VARCHAR' OR is_plain(f);

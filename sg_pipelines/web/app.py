@@ -1,0 +1,72 @@
+"""The web side-app (Starlette): `GET /healthz` and the retired outline-link viewer.
+
+Turning the demographics integration on retires the old outline-link document viewer. Links
+staff bookmarked or pasted into Campus still arrive at `/outline/{token}`; they answer
+410 Gone with a page that says where plans open now, never a 404. The old token is neither
+checked nor logged: the page is the same for every link and names no student.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+OUTLINE_MOVED_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>This plan viewer has moved</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; padding: 0 1rem;
+       line-height: 1.5; color: #1d2733; }
+h1 { font-size: 1.5rem; }
+</style>
+</head>
+<body>
+<main>
+<h1>This plan viewer has moved</h1>
+<p>Links to plan outlines no longer open plans. Plans now open from the student's program flag
+in Infinite Campus.</p>
+<ol>
+<li>Open the student in Campus.</li>
+<li>Click the program's flag in the student header (for example "Special Education" or
+"Section 504").</li>
+<li>The most recent completed plan for that program opens in a secure view.</li>
+</ol>
+<p>If the flag is missing, ask your district's integration contact.</p>
+</main>
+</body>
+</html>
+"""
+
+# the page is the same for every link; nothing about the old link may travel onwards
+NO_TRACE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+}
+
+
+async def healthz(request: Request) -> Response:
+    """`GET /healthz`: liveness."""
+    return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+
+async def outline_moved(request: Request) -> Response:
+    """`GET /outline/{token}`: 410 Gone, with the page that says plans open from the flag."""
+    return HTMLResponse(OUTLINE_MOVED_PAGE, status_code=410, headers=NO_TRACE_HEADERS)
+
+
+def create_app() -> Starlette:
+    """The side-app. Routes are added here as the token, reporting and LTI parts arrive."""
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/outline", outline_moved, methods=["GET", "HEAD"]),
+            Route("/outline/{token:path}", outline_moved, methods=["GET", "HEAD"]),
+        ]
+    )

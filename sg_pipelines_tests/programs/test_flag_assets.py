@@ -1,0 +1,125 @@
+"""The flag assets in Dagster: the newest day pushes, the blocking check stops a mass change."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import pytest
+import yaml
+from dagster import AssetKey, materialize
+
+from sg_pipelines.programs.flag_assets import CONFIRM_LARGE_CHANGE_TAG, build_flag_assets
+from sg_pipelines.programs.flag_checks import build_flag_checks
+from sg_pipelines.programs.gateways.resource import FlagsGatewayResource
+from sg_pipelines.programs.partitions import partition_key
+from sg_pipelines.resources import SettingsResource
+from sg_pipelines.settings import SANDBOX_VENDOR_SECRET, load_settings
+from sg_pipelines.warehouse import warehouse_resource
+from sg_pipelines_tests.programs.flag_helpers import (
+    CUTOVER,
+    SPED,
+    Badge,
+    student_ids,
+    today,
+    write_badges,
+)
+
+DAY = today()
+STUDENTS = 30
+
+
+@pytest.fixture
+def district(tmp_path, sandbox):
+    """Settings, definitions and resources of a district whose flags go to the sandbox."""
+    settings_file = tmp_path / "settings.yaml"
+    settings_file.write_text(
+        yaml.safe_dump(
+            {
+                "home": str(tmp_path),
+                "oneroster": {"token_url": sandbox.token_url},
+                "programs": {"special_education": {"enabled": True, "cutover_date": str(CUTOVER)}},
+                "flags": {"campus": {"base_url": sandbox.flags_url}},
+            }
+        )
+    )
+    settings = load_settings(settings_file, environ={})
+    resources = {
+        "warehouse": warehouse_resource(settings.warehouse),
+        "settings": SettingsResource(settings_file=str(settings_file)),
+        "flags_gateway": FlagsGatewayResource.from_settings(
+            settings, client_secret=sandbox.client_secret, vendor_secret=SANDBOX_VENDOR_SECRET
+        ),
+    }
+    assets = [*build_flag_assets(settings), *build_flag_checks(settings)]
+    return settings, assets, resources
+
+
+def set_badges(settings, badges: list[Badge], day: date = DAY) -> None:
+    with duckdb.connect(str(settings.warehouse)) as conn:
+        write_badges(conn, day, badges)
+
+
+def run(district, day: date = DAY, tags: dict[str, str] | None = None):
+    _, assets, resources = district
+    return materialize(
+        assets,
+        partition_key=partition_key(SPED.key, day),
+        resources=resources,
+        tags=tags,
+        raise_on_error=False,
+    )
+
+
+def test_the_newest_day_pushes_and_a_mass_ending_waits_for_confirmation(district, sandbox):
+    settings = district[0]
+    ids = student_ids(sandbox, STUDENTS)
+    set_badges(settings, [Badge(sourced_id, date(2025, 3, 1)) for sourced_id in ids])
+
+    first = run(district)
+
+    assert first.success
+    pushed = first.asset_materializations_for_node("flag_push_results")[0].metadata
+    assert (pushed["push_status"].value, pushed["flags_set"].value) == ("complete", STUDENTS)
+    assert len(sandbox.flags.participations) == STUDENTS
+
+    # a roster scoped to the wrong year: every student inactive (fault catalogue A6)
+    set_badges(settings, [Badge(i, date(2025, 3, 1), active_student=False) for i in ids])
+
+    blocked = run(district)
+
+    assert not blocked.success
+    [check] = blocked.get_asset_check_evaluations()
+    assert not check.passed
+    assert "sg/confirm_large_change=true" in check.description
+    assert blocked.asset_materializations_for_node("flag_push_results") == []
+    assert all(p.end_date is None for p in sandbox.flags.participations.values())
+
+    confirmed = run(district, tags={CONFIRM_LARGE_CHANGE_TAG: "true"})
+
+    assert confirmed.success
+    assert all(p.end_date == DAY - timedelta(days=1) for p in sandbox.flags.participations.values())
+
+
+def test_an_older_day_is_history_and_is_not_pushed(district, sandbox):
+    settings = district[0]
+    old_day = DAY - timedelta(days=10)
+    set_badges(settings, [Badge(student_ids(sandbox, 1)[0], date(2025, 3, 1))], day=old_day)
+
+    result = run(district, day=old_day)
+
+    assert result.success
+    deltas = result.asset_materializations_for_node("flag_deltas")[0].metadata
+    assert deltas["state"].value == "historical day: not pushed"
+    assert sandbox.flags.participations == {}
+    assert sandbox.faults.request_count("participations") == 0
+
+
+def test_the_assets_wait_for_badges_and_the_roster(district):
+    _, assets, _ = district
+    deltas = next(a for a in assets if getattr(a, "key", None) == AssetKey("flag_deltas"))
+
+    assert set(deltas.dependency_keys) == {
+        AssetKey("program_participation_badges"),
+        AssetKey("roster_students"),
+    }

@@ -1,0 +1,236 @@
+"""The staging SQL against the pydantic models: same rows, quarantine and warnings.
+
+Every record runs through both paths: the model path (`parse_records`, as for any record the
+SQL is not certain of) and the SQL path (`stage_pages`). The SQL may hand a record to the model,
+but never import one differently; canonical records must stay on the SQL path.
+"""
+
+import json
+from datetime import UTC, datetime
+from itertools import count
+
+import duckdb
+import pytest
+
+from sg_pipelines.roster.collections import ENROLLMENTS, USERS, Collection
+from sg_pipelines.roster.page_files import PageFiles
+from sg_pipelines.roster.parsing import parse_records
+from sg_pipelines.roster.staging import (
+    create_staging,
+    ensure_schema,
+    record_staged_warnings,
+    stage_pages,
+    write_page,
+)
+from sg_pipelines.sandbox.generator import generate_district
+from sg_pipelines_tests.roster.fake_provider import enrollment, user
+from sg_pipelines_tests.roster.test_models import (
+    DATES,
+    EMIS_STUDENT_IDS,
+    FLAGS,
+    INSTANTS,
+    REFUSED_FLAGS,
+)
+
+NOW = datetime(2025, 3, 5, tzinfo=UTC)
+sync_ids = count()
+
+
+@pytest.fixture(scope="module")
+def conn():
+    conn = duckdb.connect()
+    conn.execute("SET TimeZone = 'UTC'")
+    ensure_schema(conn)
+    yield conn
+    conn.close()
+
+
+def staged(conn, collection: Collection, records: list, *, by_sql: bool):
+    """Rows, quarantine and warnings of `records`, and how many went through the model."""
+    sync_id = f"s{next(sync_ids)}"
+    create_staging(conn, collection)
+    if by_sql:
+        with PageFiles(collection) as page_files:
+            page = page_files(json.dumps({collection.envelope: records}).encode())
+            by_model = stage_pages(conn, collection, [page], sync_id, NOW)
+        record_staged_warnings(conn, collection, sync_id, NOW)
+    else:
+        write_page(conn, collection, parse_records(collection, records), sync_id, NOW)
+        by_model = len(records)
+
+    # JSON is compared as values: Python and DuckDB write the same JSON with different spacing
+    json_columns = {
+        name
+        for (name,) in conn.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND data_type = 'JSON'",
+            [collection.staging_table],
+        ).fetchall()
+    }
+    rows = sorted(
+        tuple(
+            json.loads(value) if name in json_columns and value is not None else value
+            for name, value in zip(collection.columns, row, strict=True)
+        )
+        for row in conn.execute(
+            f"SELECT {', '.join(collection.columns)} FROM {collection.staging_table}"
+        ).fetchall()
+    )
+    quarantined = conn.execute(
+        "SELECT sourced_id, reason, record::VARCHAR FROM roster_quarantine WHERE sync_id = ?"
+        " ORDER BY ALL",
+        [sync_id],
+    ).fetchall()
+    warnings = conn.execute(
+        "SELECT sourced_id, field, reason FROM roster_warnings WHERE sync_id = ? ORDER BY ALL",
+        [sync_id],
+    ).fetchall()
+    return (rows, quarantined, warnings), by_model
+
+
+def assert_paths_agree(conn, collection, records, *, canonical: bool) -> None:
+    by_model, _ = staged(conn, collection, records, by_sql=False)
+    by_sql, model_count = staged(conn, collection, records, by_sql=True)
+
+    assert by_sql == by_model
+    if canonical:
+        assert model_count == 0, "a canonical record left the SQL path"
+
+
+CANONICAL_ENROLLMENTS = [
+    enrollment("e-1", "u-1"),
+    *(enrollment("e-1", "u-1", primary=value) for value, _ in FLAGS),
+    *(enrollment("e-1", "u-1", beginDate=value) for value, _, _ in DATES),
+    *(enrollment("e-1", "u-1", endDate=value) for value, _, _ in DATES),
+    *(enrollment("e-1", "u-1", dateLastModified=value) for value, _ in INSTANTS),
+    *(enrollment("e-1", "u-1", status=value) for value in ("inactive", "tobedeleted", "ACTIVE")),
+    enrollment("e-1", "u-1", user="u-1", **{"class": "cls-1", "school": None}),
+    enrollment("e-1", "u-1", **{"class": {"type": "class"}}, dateLastModified=None, role=7),
+]
+
+UNUSUAL_INSTANTS = [
+    "2025-02-30T10:00:00Z", "2025-03-04", "2025-03-04T10:00:00+0500", "yesterday", 5, "",
+    "2025-03-04T10:00:00.1234567Z", "0000-01-01T00:00:00Z",
+]  # fmt: skip
+WIDE_DIGITS_DATE = "\uff12\uff10\uff11\uff12-01-02"  # digits to Python's \d, not to [0-9]
+UNUSUAL_ENROLLMENTS = [
+    *(enrollment("e-1", "u-1", primary=value) for value in REFUSED_FLAGS),
+    *(enrollment("e-1", "u-1", primary=value) for value in (" true", "TRUE ", {"v": 1})),
+    *(enrollment("e-1", "u-1", dateLastModified=value) for value in UNUSUAL_INSTANTS),
+    *(enrollment("e-1", "u-1", beginDate=value) for value in (2012, WIDE_DIGITS_DATE, [], True)),
+    *(enrollment("e-1", "u-1", status=value) for value in ("weird", None, " active", 1)),
+    *(enrollment("e-1", "u-1", user=value) for value in ("", None, {}, {"sourcedId": ""}, [])),
+    enrollment("e-1", "u-1", user={"sourcedId": 5}),
+    enrollment("e-1", "u-1", school=["sch-1"]),
+    enrollment("e-1", "u-1", role=1.5),
+    enrollment("e-1", "u-1", role=True),
+    enrollment("", "u-1"),
+    enrollment(7, "u-1"),
+    {"user": {"sourcedId": "u-1"}},
+    "not an object",
+    None,
+    [enrollment("e-1", "u-1")],
+]
+
+
+@pytest.mark.parametrize("record", CANONICAL_ENROLLMENTS)
+def test_canonical_enrollments_are_staged_by_sql_as_the_model_would(conn, record):
+    assert_paths_agree(conn, ENROLLMENTS, [record], canonical=True)
+
+
+@pytest.mark.parametrize("record", UNUSUAL_ENROLLMENTS)
+def test_unusual_enrollments_are_imported_or_quarantined_as_the_model_would(conn, record):
+    assert_paths_agree(conn, ENROLLMENTS, [record], canonical=False)
+
+
+@pytest.mark.parametrize("collection", [ENROLLMENTS, USERS])
+def test_a_generated_district_stays_on_the_sql_path(conn, collection):
+    district = generate_district(20, 7)
+    records = [district.get(collection.name, id) for id in district.sorted_ids(collection.name)]
+
+    assert_paths_agree(conn, collection, records, canonical=True)
+
+
+CANONICAL_USERS = [
+    user("u-1"),
+    *(user("u-1", enabledUser=value) for value, _ in FLAGS),
+    *(user("u-1", dateLastModified=value) for value, _ in INSTANTS),
+    *(user("u-1", metadata={"ic": {"emisStudentId": value}}) for value, _, _ in EMIS_STUDENT_IDS),
+    user("u-1", preferredFirstName="Al", preferredLastName="Smith"),
+    user("u-1", preferredGivenName="Al", preferredFamilyName="Smith"),
+    user("u-1", preferredFirstName=None, preferredGivenName="Al"),
+    user("u-1", roles=[{"roleType": "primary", "role": "ext:caseworker"}]),
+    user(
+        "u-1",
+        roles=[
+            {"roleType": "secondary", "role": "teacher"},
+            {"roleType": "primary", "role": "aide"},
+        ],
+    ),  # fmt: skip
+    user("u-1", roles=[{"roleType": "secondary", "role": "teacher"}]),
+    user("u-1", roles=None, agents=None, grades=None, userIds=None, metadata=None),
+    user("u-1", roles=[], agents=[], grades="", userIds=[]),
+    user("u-1", agents=[{"sourcedId": "g-1", "type": "user"}, {"sourcedId": ""}, {"type": "user"}]),
+    user("u-1", grades=["05", None, ""]),
+    user("u-1", grades="05, 06,,07 "),
+    user("u-1", metadata={"ic": {"stateId": "OH1"}}),
+    user("u-1", metadata={"ic": {"stateId": 12}}),
+    user("u-1", userIds=[{"type": "stateId", "identifier": "OH2"}]),
+    user(
+        "u-1",
+        userIds=[{"type": "STATEID", "identifier": ""}, {"type": "stateid", "identifier": "3"}],
+    ),
+    user("u-1", metadata={"ic": "none"}, userIds=[{"type": "local", "identifier": "7"}]),
+    user("u-1", givenName="Zoë", familyName=None, email="z@example.org", phone=5551234),
+]
+
+UNUSUAL_USERS = [
+    *(user("u-1", enabledUser=value) for value in REFUSED_FLAGS),
+    *(user("u-1", dateLastModified=value) for value in UNUSUAL_INSTANTS),
+    *(
+        user("u-1", metadata={"ic": {"emisStudentId": value}})
+        for value in (
+            "\t12345",
+            -5,
+            1.5,
+            True,
+            {"v": 1},
+            1234567890,
+            "１２３",
+        )
+    ),  # fmt: skip
+    user("u-1", metadata={"ic": {"stateId": {"v": 1}}}),
+    user("u-1", metadata=[]),
+    user("u-1", roles={"role": "student"}),
+    user("u-1", roles=["student"]),
+    user("u-1", roles=[{"roleType": "primary"}]),
+    user("u-1", roles=[{"roleType": "primary", "role": 5}]),
+    user("u-1", roles=[{"role": "student"}]),
+    user("u-1", agents=["g-1"]),
+    user("u-1", agents=[{"sourcedId": 5}]),
+    user("u-1", agents="g-1"),
+    user("u-1", grades=[5]),
+    user("u-1", grades="05,\t06"),
+    user("u-1", grades={"grade": "05"}),
+    user("u-1", userIds=[{"type": 1, "identifier": "x"}]),
+    user("u-1", userIds=[{"identifier": "x"}]),
+    user("u-1", userIds={"type": "stateId"}),
+    user("u-1", givenName=1.5),
+    user("u-1", givenName=True),
+    user("u-1", familyName=["a"]),
+    user("u-1", primaryOrg=["sch-1"]),
+    user("u-1", status="weird"),
+    user("", "student"),
+    {"givenName": "x"},
+    "not an object",
+    None,
+]
+
+
+@pytest.mark.parametrize("record", CANONICAL_USERS)
+def test_canonical_users_are_staged_by_sql_as_the_model_would(conn, record):
+    assert_paths_agree(conn, USERS, [record], canonical=True)
+
+
+@pytest.mark.parametrize("record", UNUSUAL_USERS)
+def test_unusual_users_are_imported_or_quarantined_as_the_model_would(conn, record):
+    assert_paths_agree(conn, USERS, [record], canonical=False)
