@@ -191,9 +191,18 @@ class PlanDocuments:
         ).fetchone()
         return _document(row) if row else None
 
-    def iter_all(self, batch_size: int = 5000) -> Iterator[PlanDocument]:
-        """Every document, drafts included, by id; read in batches for the warehouse snapshot."""
-        cursor = self._conn.execute(f"SELECT {DOCUMENT_COLUMNS} FROM plan_documents ORDER BY id")
+    def iter_all(
+        self, batch_size: int = 5000, *, with_sections: bool = True
+    ) -> Iterator[PlanDocument]:
+        """Every document, drafts included, by id, read in batches.
+
+        The warehouse snapshot passes `with_sections=False`: it never copies what a teacher
+        reads, and skipping it makes the read about three times faster.
+        """
+        columns = DOCUMENT_COLUMNS
+        if not with_sections:
+            columns = columns.replace("sections", "'{}' AS sections")
+        cursor = self._conn.execute(f"SELECT {columns} FROM plan_documents ORDER BY id")
         while batch := cursor.fetchmany(batch_size):
             yield from (_document(row) for row in batch)
 

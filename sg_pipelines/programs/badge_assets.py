@@ -56,7 +56,7 @@ def plan_documents(
         sourced_ids = {
             student.id: student.internal_sis_student_id for student in database.students()
         }
-        documents = list(database.documents.iter_all())
+        documents = list(database.documents.iter_all(with_sections=False))
 
     with connect(warehouse) as conn:
         counts = write_plan_documents_snapshot(conn, documents, sourced_ids)

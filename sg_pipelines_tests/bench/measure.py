@@ -88,9 +88,13 @@ def run_contender(
         str(result_path),
     ]
     if profile is not None:
-        py_spy = str(Path(sys.executable).with_name("py-spy"))
+        py_spy = Path(sys.executable).with_name("py-spy")
+        if not py_spy.exists():
+            raise RuntimeError(
+                f"--profile needs py-spy next to {sys.executable}: pip install py-spy"
+            )
         output = "flamegraph" if profile.suffix == ".svg" else "raw"
-        command = [py_spy, "record", "--format", output, "-o", str(profile), "--", *command]
+        command = [str(py_spy), "record", "--format", output, "-o", str(profile), "--", *command]
 
     httpx.delete(f"{target.root_url}/sandbox/requests", timeout=30).raise_for_status()
 
