@@ -10,30 +10,60 @@ from __future__ import annotations
 import os
 
 from dagster import (
+    AssetKey,
     AssetSelection,
+    DagsterRunStatus,
     DefaultScheduleStatus,
+    DefaultSensorStatus,
     Definitions,
     EnvVar,
+    RunRequest,
+    RunStatusSensorContext,
     ScheduleDefinition,
+    SensorDefinition,
     define_asset_job,
     in_process_executor,
+    run_status_sensor,
 )
 
 from sg_pipelines.appdb.resources import AppDatabaseResource
 from sg_pipelines.identity.assets import identity_assets
 from sg_pipelines.identity.checks import identity_checks
+from sg_pipelines.programs.badge_assets import build_badge_assets
+from sg_pipelines.programs.badge_checks import build_badge_checks
+from sg_pipelines.programs.flag_assets import build_flag_assets
+from sg_pipelines.programs.flag_checks import build_flag_checks
+from sg_pipelines.programs.gateways.resource import FlagsGatewayResource
+from sg_pipelines.programs.partitions import (
+    newest_complete_day,
+    partition_key,
+    program_day_partitions,
+)
 from sg_pipelines.resources import SettingsResource
 from sg_pipelines.roster.assets import roster_assets
 from sg_pipelines.roster.checks import roster_checks
 from sg_pipelines.roster.resources import OneRosterResource
-from sg_pipelines.settings import CLIENT_SECRET_ENV, SANDBOX_CLIENT_SECRET, Settings, load_settings
+from sg_pipelines.settings import (
+    CLIENT_SECRET_ENV,
+    LINK_SIGNING_KEY_ENV,
+    SFTP_PASSWORD_ENV,
+    VENDOR_SECRET_ENV,
+    Settings,
+    load_settings,
+)
 from sg_pipelines.warehouse import warehouse_resource
 
 SYNC_MODE_TAG = "sg/sync_mode"
 NIGHTLY_JOB = "nightly_roster_job"
 WEEKLY_FULL_JOB = "weekly_full_roster_job"
+FLAGS_JOB = "nightly_flags_job"
 
-roster_and_links = AssetSelection.groups("roster", "identity")
+# The roster, the links, and the plan documents observed from the app database: everything
+# unpartitioned that the flags of a night depend on.
+roster_and_links = AssetSelection.groups("roster", "identity") | AssetSelection.assets(
+    AssetKey("plan_documents")
+)
+flag_assets = AssetSelection.groups("programs") - AssetSelection.assets(AssetKey("plan_documents"))
 
 # Every step writes the one warehouse file, so each run executes its steps in one process;
 # runs are serialised by the `duckdb_write` pool (limit 1, see docs/operations.md).
@@ -70,11 +100,59 @@ weekly_full_schedule = ScheduleDefinition(
 )
 
 
-def _client_secret() -> str | EnvVar:
-    """The OneRoster secret stays in the environment; the sandbox's own is the default."""
-    if os.environ.get(CLIENT_SECRET_ENV):
-        return EnvVar(CLIENT_SECRET_ENV)
-    return SANDBOX_CLIENT_SECRET
+def _secrets() -> dict[str, EnvVar]:
+    """Secrets stay in the environment (resolved at launch, never shown in the UI).
+
+    A secret that is not set keeps the resource's default, which is the sandbox's own.
+    """
+    names = {
+        "client_secret": CLIENT_SECRET_ENV,
+        "vendor_secret": VENDOR_SECRET_ENV,
+        "sftp_password": SFTP_PASSWORD_ENV,
+        "link_signing_key": LINK_SIGNING_KEY_ENV,
+    }
+    return {field: EnvVar(env) for field, env in names.items() if os.environ.get(env)}
+
+
+def build_flags_job(settings: Settings):
+    """Badges, deltas and the push for one (program, day) partition."""
+    return define_asset_job(
+        name=FLAGS_JOB,
+        selection=flag_assets,
+        partitions_def=program_day_partitions(settings),
+        description="Badges, flag deltas and the flag push for one program and day.",
+        executor_def=in_process_executor,
+    )
+
+
+def build_flags_sensor(settings: Settings, flags_job) -> SensorDefinition:
+    """After each successful roster run, flag every enabled program for the newest day."""
+
+    @run_status_sensor(
+        name="flags_after_roster_sensor",
+        run_status=DagsterRunStatus.SUCCESS,
+        monitored_jobs=[nightly_roster_job, weekly_full_roster_job],
+        request_job=flags_job,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Runs the flags of the newest complete day once the roster is in.",
+    )
+    def flags_after_roster(context: RunStatusSensorContext):
+        day = newest_complete_day(context.dagster_run_start_time())
+        return flag_run_requests(settings, day, context.dagster_run.run_id)
+
+    return flags_after_roster
+
+
+def flag_run_requests(settings: Settings, day, roster_run_id: str) -> list[RunRequest]:
+    """One flags run per enabled program from its cutover on; earlier days have nothing to do."""
+    return [
+        RunRequest(
+            run_key=f"{roster_run_id}:{program}",
+            partition_key=partition_key(program, day),
+        )
+        for program, program_settings in settings.enabled_programs.items()
+        if day >= program_settings.cutover_date
+    ]
 
 
 def build_definitions(settings: Settings | None = None) -> Definitions:
@@ -90,7 +168,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             base_url=oneroster.base_url,
             token_url=oneroster.token_url,
             client_id=oneroster.client_id,
-            client_secret=_client_secret(),
+            **{k: v for k, v in _secrets().items() if k == "client_secret"},
             page_size=oneroster.page_size,
             max_concurrency=oneroster.max_concurrency,
             serial=oneroster.serial,
@@ -99,13 +177,26 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             max_backoff_seconds=oneroster.max_backoff_seconds,
             delta_lookback_seconds=oneroster.delta_lookback_seconds,
         ),
+        "flags_gateway": FlagsGatewayResource.from_settings(settings, **_secrets()),
     }
+    flags_job = build_flags_job(settings)
 
     return Definitions(
-        assets=[*roster_assets, *identity_assets],
-        asset_checks=[*roster_checks, *identity_checks],
-        jobs=[nightly_roster_job, weekly_full_roster_job],
+        assets=[
+            *roster_assets,
+            *identity_assets,
+            *build_badge_assets(settings),
+            *build_flag_assets(settings),
+        ],
+        asset_checks=[
+            *roster_checks,
+            *identity_checks,
+            *build_badge_checks(settings),
+            *build_flag_checks(settings),
+        ],
+        jobs=[nightly_roster_job, weekly_full_roster_job, flags_job],
         schedules=[nightly_schedule, weekly_full_schedule],
+        sensors=[build_flags_sensor(settings, flags_job)],
         resources=resources,
     )
 

@@ -84,3 +84,57 @@ def test_checks_in_front_of_linking_are_blocking(defs):
     assert set(specs) >= BLOCKING_CHECKS | {"unresolved_references"}
     assert all(specs[name].blocking for name in BLOCKING_CHECKS)
     assert not specs["unresolved_references"].blocking
+
+
+@pytest.mark.parametrize(
+    ("local_time", "expected_day"),
+    [
+        ("2025-12-05T02:00:00", "2025-12-04"),  # D4: at 02:00 the newest partition is yesterday
+        ("2025-12-05T00:00:01", "2025-12-04"),
+        ("2025-12-04T23:59:59", "2025-12-03"),
+        ("2025-03-09T03:30:00", "2025-03-08"),  # the night clocks spring forward
+        ("2025-11-02T01:30:00", "2025-11-01"),  # the night clocks fall back
+    ],
+)
+def test_the_nightly_flags_target_yesterday_in_new_york(local_time, expected_day):
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from sg_pipelines.programs.partitions import newest_complete_day
+
+    now = datetime.fromisoformat(local_time).replace(tzinfo=ZoneInfo("America/New_York"))
+
+    assert newest_complete_day(now) == date.fromisoformat(expected_day)
+
+
+def test_flag_runs_are_requested_per_enabled_program_from_its_cutover(tmp_path):
+    from datetime import date
+
+    from sg_pipelines.definitions import flag_run_requests
+
+    settings = load_settings(
+        environ={
+            "SG_HOME": str(tmp_path),
+            "SG_PROGRAMS__ENGLISH_LEARNERS__ENABLED": "true",
+            "SG_PROGRAMS__ENGLISH_LEARNERS__CUTOVER_DATE": "2025-12-10",
+        }
+    )
+
+    before = flag_run_requests(settings, date(2025, 12, 4), "run-1")
+    after = flag_run_requests(settings, date(2025, 12, 10), "run-2")
+
+    assert [r.partition_key for r in before] == [
+        "2025-12-04|special_education",
+        "2025-12-04|section_504",
+    ]
+    assert len(after) == 3
+    assert len({r.run_key for r in before + after}) == 5
+
+
+def test_the_flags_job_is_partitioned_by_program_and_day(defs):
+    job = defs.resolve_job_def("nightly_flags_job")
+    partitions = job.partitions_def
+
+    assert set(partitions.partition_dimension_names) == {"program", "day"}
+    key = "2025-08-01|special_education"
+    assert partitions.has_partition_key(key)
