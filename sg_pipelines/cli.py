@@ -53,6 +53,16 @@ def demo(
     for run in report.runs:
         _print_run(run)
 
+    if report.plans is not None:
+        plans = report.plans
+        typer.echo(
+            f"\nPlan documents written by staff before the second night: {plans.documents} "
+            f"({plans.completed} completed, {plans.drafts} drafts); students per program: "
+            + ", ".join(f"{name} {count}" for name, count in plans.students_by_program.items())
+        )
+    if report.flags is not None:
+        _print_flags(report.flags)
+
     typer.echo("\nOpen the Dagster UI on the same data (runs, assets, checks, metadata):")
     typer.echo(f"  DAGSTER_HOME={report.dagster_home} SG_HOME={report.home} \\")
     typer.echo("    .venv/bin/sg-pipelines ui" + (" --csv-sample" if csv_sample else ""))
@@ -94,6 +104,28 @@ def _print_run(run) -> None:
     if run.links:
         typer.echo(
             "   links now: " + ", ".join(f"{name} {count}" for name, count in run.links.items())
+        )
+
+
+def _print_flags(flags) -> None:
+    status = "succeeded" if flags.success else "FAILED"
+    typer.echo(f"\n== flags for {flags.day}: {status} in {flags.seconds:.1f} s")
+    typer.echo(
+        f"   {'program':<20}{'badges':>8}{'unlinked':>10}{'set':>6}{'ended':>7}"
+        f"{'updated':>9}{'failed':>8}  last push"
+    )
+    for program in flags.programs:
+        badges = flags.badges.get(program.program, {})
+        typer.echo(
+            f"   {program.program:<20}{badges.get('active badges', 0):>8}"
+            f"{badges.get('not linked', 0):>10}{program.flags_set:>6}{program.flags_ended:>7}"
+            f"{program.flags_updated:>9}{program.changes_failed:>8}  "
+            f"{program.last_attempt_status or 'never'}"
+        )
+    if flags.campus_flags:
+        typer.echo(
+            "   open flags in Campus: "
+            + ", ".join(f"{name} {count}" for name, count in flags.campus_flags.items())
         )
 
 

@@ -15,16 +15,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from dagster import DagsterInstance
 
 from sg_pipelines.appdb.gateway import AppDatabase
 from sg_pipelines.appdb.seed import roster_rows_from_oneroster_users, seed_demo
-from sg_pipelines.definitions import NIGHTLY_JOB, build_definitions
+from sg_pipelines.definitions import FLAGS_JOB, NIGHTLY_JOB, build_definitions
+from sg_pipelines.programs.partitions import newest_complete_day, partition_key
+from sg_pipelines.programs.status import ProgramStatus, program_status
 from sg_pipelines.sandbox.csv_bundle import load_bundle
 from sg_pipelines.sandbox.district import District
 from sg_pipelines.sandbox.generator import generate_district
+from sg_pipelines.sandbox.plans import PlanPopulationSummary, generate_plan_documents
 from sg_pipelines.sandbox.runner import SandboxServer
 from sg_pipelines.settings import Settings, load_settings
 from sg_pipelines.warehouse import connect_read_only
@@ -62,6 +66,18 @@ class RunReport:
 
 
 @dataclass
+class FlagsReport:
+    """One night's flags per program, read back from the warehouse and the sandbox."""
+
+    day: date
+    success: bool
+    seconds: float
+    badges: dict[str, dict[str, int]] = field(default_factory=dict)
+    programs: list[ProgramStatus] = field(default_factory=list)
+    campus_flags: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class DemoReport:
     home: Path
     dagster_home: Path
@@ -69,6 +85,8 @@ class DemoReport:
     students_served: int
     seeded: object
     runs: list[RunReport]
+    plans: PlanPopulationSummary | None = None
+    flags: FlagsReport | None = None
 
 
 def build_district(students: int, seed: int, csv_sample: bool) -> tuple[District, str]:
@@ -98,6 +116,7 @@ def demo_environment(home: Path, dagster_home: Path, sandbox: SandboxServer) -> 
         "SG_ONEROSTER__TOKEN_URL": sandbox.token_url,
         "SG_ONEROSTER__CLIENT_ID": sandbox.client_id,
         "SG_ONEROSTER_CLIENT_SECRET": sandbox.client_secret,
+        "SG_FLAGS__CAMPUS__BASE_URL": sandbox.flags_url,
         "DAGSTER_HOME": str(dagster_home),
     }
     saved = {name: os.environ.get(name) for name in values}
@@ -167,6 +186,50 @@ def run_nightly(settings: Settings, instance: DagsterInstance, label: str) -> Ru
     return report
 
 
+def run_flags(settings: Settings, instance: DagsterInstance, sandbox: SandboxServer) -> FlagsReport:
+    """The flags job for each enabled program on the newest complete day, as the sensor would."""
+    day = newest_complete_day(datetime.now(UTC))
+    job = build_definitions(settings).resolve_job_def(FLAGS_JOB)
+
+    started = time.perf_counter()
+    success = True
+    for program, program_settings in settings.enabled_programs.items():
+        if day < program_settings.cutover_date:
+            continue
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=partition_key(program, day),
+            raise_on_error=False,
+            run_config=QUIET_CONSOLE,
+        )
+        success = success and result.success
+    report = FlagsReport(day=day, success=success, seconds=time.perf_counter() - started)
+
+    with connect_read_only(settings.warehouse) as conn:
+        rows = conn.execute(
+            "SELECT program, count(*) FILTER (active_on_day), "
+            "count(*) FILTER (active_on_day AND sourced_id IS NULL) "
+            "FROM program_participation_badges WHERE as_of_date = ? GROUP BY ALL",
+            [day],
+        ).fetchall()
+    report.badges = {
+        program: {"active badges": active, "not linked": unlinked}
+        for program, active, unlinked in rows
+    }
+    report.programs = program_status(settings.warehouse)
+    report.campus_flags = open_flags_in_campus(sandbox)
+    return report
+
+
+def open_flags_in_campus(sandbox: SandboxServer) -> dict[str, int]:
+    """What a Campus user would see: open flags per program flag name."""
+    state = sandbox.flags
+    return {
+        program.name: sum(1 for p in state.participations_of(program.sourced_id) if not p.end_date)
+        for program in list(state.programs.values())
+    }
+
+
 def read_warehouse(settings: Settings, report: RunReport) -> None:
     """Counts only: the summary never prints a name or an id of a student."""
     if not settings.warehouse.exists():
@@ -229,9 +292,17 @@ def run_demo(
 
         instance = DagsterInstance.get()
         runs = [run_nightly(settings, instance, "first night (no earlier sync, so a full sync)")]
+        plans = flags = None
         if runs[0].success and not csv_sample:
+            # the plan system's history, written by staff long before tonight
+            with AppDatabase(settings.app_database) as app_db:
+                plans = generate_plan_documents(
+                    app_db, seed=seed, today=newest_complete_day(datetime.now(UTC))
+                )
             changed = change_some_records(district, seed)
             runs.append(run_nightly(settings, instance, f"second night ({changed} changes)"))
+            if runs[-1].success:
+                flags = run_flags(settings, instance, sandbox)
 
     return DemoReport(
         home=home,
@@ -240,4 +311,6 @@ def run_demo(
         students_served=len(district.students()),
         seeded=seeded,
         runs=runs,
+        plans=plans,
+        flags=flags,
     )

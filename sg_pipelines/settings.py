@@ -102,7 +102,9 @@ class ProgramSettings(BaseModel):
 
 def _default_programs() -> dict[str, ProgramSettings]:
     return {
-        key: ProgramSettings(enabled=key in ("special_education", "section_504"))
+        key: ProgramSettings(
+            enabled=key in ("special_education", "section_504"), flag_name=PROGRAM_NAMES[key]
+        )
         for key in PROGRAM_KEYS
     }
 

@@ -71,3 +71,33 @@ def test_settings_file_must_be_a_mapping(tmp_path):
 def test_client_secret_comes_from_the_environment():
     assert oneroster_client_secret({}) == SANDBOX_CLIENT_SECRET
     assert oneroster_client_secret({"SG_ONEROSTER_CLIENT_SECRET": "s3cret"}) == "s3cret"
+
+
+def test_programs_default_to_their_plan_system_names_and_two_enabled():
+    settings = load_settings(environ={})
+
+    assert list(settings.enabled_programs) == ["special_education", "section_504"]
+    assert settings.programs["k4_literacy"].flag_name == "K-4 Literacy"
+    assert settings.programs["special_education"].flag_name == "Special Education"
+
+
+def test_a_program_switched_on_later_keeps_the_others_and_its_own_name():
+    settings = load_settings(
+        environ={
+            "SG_PROGRAMS__ENGLISH_LEARNERS__ENABLED": "true",
+            "SG_PROGRAMS__ENGLISH_LEARNERS__CUTOVER_DATE": "2026-01-05",
+        }
+    )
+
+    assert list(settings.enabled_programs) == [
+        "special_education",
+        "section_504",
+        "english_learners",
+    ]
+    assert settings.programs["english_learners"].flag_name == "English Learners"
+    assert str(settings.programs["english_learners"].cutover_date) == "2026-01-05"
+
+
+def test_unknown_programs_are_refused():
+    with pytest.raises(ValidationError, match="unknown programs"):
+        load_settings(environ={"SG_PROGRAMS__ART__ENABLED": "true"})

@@ -110,3 +110,17 @@ def test_status_command_reports_the_syncs_and_links_in_counts(demo, monkeypatch)
     linked = demo.runs[-1].links
     assert f"waiting for review {linked['sent to review']}" in result.output
     assert "Students: 149 active, 1 inactive" in result.output
+
+
+def test_plans_become_badges_and_badges_become_campus_flags(demo):
+    flags = demo.flags
+
+    assert demo.plans.completed > 0 and demo.plans.drafts > 0
+    assert flags.success
+    assert set(flags.badges) == {"special_education", "section_504"}
+    names = {"special_education": "Special Education", "section_504": "Section 504"}
+    for program, badges in flags.badges.items():
+        assert badges["active badges"] > 0
+        assert badges["not linked"] == 0
+        assert flags.campus_flags[names[program]] == badges["active badges"]
+    assert all(status.healthy and status.changes_failed == 0 for status in flags.programs)
