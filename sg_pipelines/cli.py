@@ -165,6 +165,7 @@ def status(
     ] = None,
 ) -> None:
     """What the last syncs did and what waits for a person: counts only, never names."""
+    from sg_pipelines.programs.status import program_status
     from sg_pipelines.settings import load_settings
     from sg_pipelines.status import roster_status
 
@@ -187,6 +188,26 @@ def status(
         f"linked {report.linked}, waiting for review {report.pending_reviews}, "
         f"re-keyed so far {report.rekeyed}"
     )
+
+    programs = program_status(settings.warehouse)
+    typer.echo("\nProgram flags:")
+    if not programs:
+        typer.echo("  no push yet")
+    for program in programs:
+        health = "ok" if program.healthy else "ATTENTION: last attempt did not succeed"
+        unflaggable = ", ".join(f"{n} {reason}" for reason, n in program.unflaggable.items())
+        typer.echo(
+            f"  {program.program:<18} last attempt {_when(program.last_attempted_at)} "
+            f"({program.last_attempt_status or 'never'}), last success "
+            f"{_when(program.last_success_at)}; set {program.flags_set}, ended "
+            f"{program.flags_ended}, updated {program.flags_updated}, failed "
+            f"{program.changes_failed}; {health}"
+            + (f"; cannot be flagged: {unflaggable}" if unflaggable else "")
+        )
+
+
+def _when(moment) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "never"
 
 
 @sandbox_app.command("serve")

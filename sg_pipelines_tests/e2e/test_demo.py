@@ -110,6 +110,8 @@ def test_status_command_reports_the_syncs_and_links_in_counts(demo, monkeypatch)
     linked = demo.runs[-1].links
     assert f"waiting for review {linked['sent to review']}" in result.output
     assert "Students: 149 active, 1 inactive" in result.output
+    assert "special_education" in result.output and "section_504" in result.output
+    assert "ATTENTION" not in result.output
 
 
 def test_plans_become_badges_and_badges_become_campus_flags(demo):
