@@ -210,6 +210,19 @@ def _when(moment) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "never"
 
 
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port of the web side-app.")] = 8780,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+) -> None:
+    """Serve the web side-app (health, the moved outline-link viewer page)."""
+    import uvicorn
+
+    from sg_pipelines.web import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False)
+
+
 @sandbox_app.command("serve")
 def sandbox_serve(
     port: Annotated[int, typer.Option(help="Loopback port to listen on.")] = SANDBOX_DEFAULT_PORT,
