@@ -49,7 +49,15 @@ def demo(
     report = run_demo(home, students=students, seed=seed, csv_sample=csv_sample)
 
     typer.echo(f"\nDistrict: {report.district}, {report.students_served} students served")
-    typer.echo(f"Plan system before the first sync: {report.seeded}")
+    seeded = report.seeded
+    typer.echo(
+        f"Plan system before the first sync: {seeded.plan_students} students from an older "
+        f"integration ({seeded.with_sourced_id} already keyed to Campus, "
+        f"{seeded.older_by_emis_student_id} findable by EMIS id, {seeded.older_by_state_id} by "
+        f"state id, {seeded.older_by_local_id} by local id; planted conflicts: "
+        f"{seeded.shared_emis_student_id} shared EMIS ids, {seeded.stale_sourced_id} stale "
+        f"Campus ids, {seeded.name_and_birth_date_only} name-and-birth-date-only look-alikes)"
+    )
     for run in report.runs:
         _print_run(run)
 
@@ -98,12 +106,15 @@ def _print_run(run) -> None:
     if run.links_this_run:
         this_run = run.links_this_run
         typer.echo(
-            "   this run: "
-            + ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in this_run.items())
+            "   linking this run: "
+            + ", ".join(
+                f"{name.replace('_', ' ')} {count}" for name, count in this_run.items() if count
+            )
         )
     if run.links:
         typer.echo(
-            "   links now: " + ", ".join(f"{name} {count}" for name, count in run.links.items())
+            "   links in total, by how they were made: "
+            + ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in run.links.items())
         )
 
 
