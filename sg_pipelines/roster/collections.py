@@ -56,7 +56,11 @@ class Collection:
 ORGS = Collection("orgs", Org, "oneroster_orgs")
 ACADEMIC_SESSIONS = Collection("academicSessions", AcademicSession, "oneroster_academic_sessions")
 CLASSES = Collection(
-    "classes", Class, "oneroster_classes", frozenset({"term_sourced_ids", "grades"})
+    "classes",
+    Class,
+    "oneroster_classes",
+    frozenset({"term_sourced_ids", "grades"}),
+    staged_in_sql=True,
 )
 USERS = Collection(
     "users",
@@ -66,7 +70,11 @@ USERS = Collection(
     staged_in_sql=True,
 )
 DEMOGRAPHICS = Collection(
-    "demographics", Demographics, "oneroster_demographics", scope=DEMOGRAPHICS_SCOPE
+    "demographics",
+    Demographics,
+    "oneroster_demographics",
+    scope=DEMOGRAPHICS_SCOPE,
+    staged_in_sql=True,
 )
 ENROLLMENTS = Collection("enrollments", Enrollment, "oneroster_enrollments", staged_in_sql=True)
 

@@ -9,6 +9,8 @@ active rows (students, for users); otherwise the deactivations are withheld and 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -20,7 +22,7 @@ from sg_pipelines.roster.collections import COLLECTIONS, DEMOGRAPHICS, USERS, Co
 from sg_pipelines.roster.errors import ForbiddenError, RosterError
 from sg_pipelines.roster.page_files import PageFile, PageFiles
 from sg_pipelines.roster.paging import CollectionPull
-from sg_pipelines.roster.queries import query
+from sg_pipelines.roster.queries import query, statements
 from sg_pipelines.roster.staging import (
     clear_rejects,
     create_staging,
@@ -36,6 +38,9 @@ logger = logging.getLogger(__name__)
 Mode = Literal["full", "delta"]
 PULL_ATTEMPTS = 3  # the first pull plus up to two re-pulls when the total moves mid-pull
 BATCH_BYTES = 16 * 1024 * 1024  # page files staged per insert: large enough to be set-based
+# DuckDB's own limit while a collection syncs (it spills past it); its default, 80% of RAM, lets
+# the buffer pool keep every block it touched and a 50,000-student sync peak near 1 GB
+MEMORY_LIMIT = "256MB"
 STUDENT_SCOPE = "list_contains(current.role_names, 'student')"
 
 
@@ -149,6 +154,31 @@ def sync_collection(
     log: logging.Logger | logging.LoggerAdapter = logger,
 ) -> CollectionResult:
     """Pull one collection into staging and merge it; a failed pull changes nothing."""
+    with _memory_limit(conn, MEMORY_LIMIT):
+        return _sync_collection(
+            conn, client, collection, run, rules, confirm_mass_deactivation, log
+        )
+
+
+@contextmanager
+def _memory_limit(conn: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    (previous,) = conn.execute("SELECT current_setting('memory_limit')").fetchall()[0]
+    conn.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        conn.execute(f"SET memory_limit = '{previous}'")
+
+
+def _sync_collection(
+    conn: duckdb.DuckDBPyConnection,
+    client: OneRosterClient,
+    collection: Collection,
+    run: SyncRun,
+    rules: RosterSettings,
+    confirm_mass_deactivation: bool,
+    log: logging.Logger | logging.LoggerAdapter,
+) -> CollectionResult:
     ensure_schema(conn)
     cursor = collection_cursor(conn, collection, run.sync_id) if run.mode == "delta" else None
     mode: Mode = "delta" if cursor is not None else "full"
@@ -207,7 +237,7 @@ def _stage(
 
     for page in pull:
         batch.append(page)
-        if sum(item.size for item in batch) >= BATCH_BYTES:
+        if sum(item.size for item in batch) >= BATCH_BYTES:  # a batch is a few dozen pages
             by_model += flush()
     if batch:
         by_model += flush()
@@ -249,8 +279,8 @@ def _merge(
     log: logging.Logger | logging.LoggerAdapter,
 ) -> CollectionResult:
     params = {"sync_id": run.sync_id, "now": run.started_at}
-    staged, cursor = conn.execute(
-        "SELECT count(DISTINCT sourced_id), max(date_last_modified) "
+    staged, rows, cursor = conn.execute(
+        "SELECT count(DISTINCT sourced_id), count(*), max(date_last_modified) "
         f"FROM {collection.staging_table}"
     ).fetchall()[0]
     rejected, anonymous = conn.execute(
@@ -265,7 +295,8 @@ def _merge(
 
     conn.execute("BEGIN TRANSACTION")
     try:
-        conn.execute(merge_sql(collection), params)
+        for statement in merge_sql(collection, dedupe=rows > staged):
+            conn.execute(statement, params)
         if collection is DEMOGRAPHICS:
             conn.execute(
                 f"UPDATE oneroster_demographics SET stale = false WHERE sourced_id IN "
@@ -324,21 +355,30 @@ def _merge(
     return result
 
 
-def merge_sql(collection: Collection) -> str:
+def merge_sql(collection: Collection, *, dedupe: bool = True) -> list[str]:
+    """The statements of `sql/merge.sql` for a collection; `dedupe` when sourcedIds repeat."""
     staged = ", ".join(
-        f"{name}::VARCHAR[]" if name in collection.list_columns else name
+        f"{name}::VARCHAR[] AS {name}" if name in collection.list_columns else name
         for name in collection.columns
     )
     updates = ",\n    ".join(
-        f"{name} = excluded.{name}" for name in collection.columns if name != "sourced_id"
+        f"{name} = staged.{name}" for name in collection.columns if name != "sourced_id"
     )
-    return query("merge").format(
-        table=collection.table,
-        staging_table=collection.staging_table,
-        columns=", ".join(collection.columns),
-        staged_columns=staged,
-        updates=updates,
+    qualify = (
+        "QUALIFY row_number() OVER "
+        "(PARTITION BY sourced_id ORDER BY date_last_modified DESC NULLS LAST) = 1"
     )
+    return [
+        statement.format(
+            table=collection.table,
+            staging_table=collection.staging_table,
+            columns=", ".join(collection.columns),
+            staged_columns=staged,
+            updates=updates,
+            dedupe=qualify if dedupe else "",
+        )
+        for statement in statements("merge")
+    ]
 
 
 def _deactivate_absent(

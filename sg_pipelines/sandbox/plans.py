@@ -88,6 +88,20 @@ IMPAIRMENTS = ("ADHD", "anxiety", "diabetes", "asthma", "food allergy", "migrain
 HOME_LANGUAGES = {"Spanish": 45, "Arabic": 12, "Somali": 10, "Nepali": 8, "French": 6, "Other": 19}
 GIFTED_AREAS = ("superior cognitive", "mathematics", "reading/writing", "science", "visual arts")
 
+# What EMIS needs beyond the plan content, derived without drawing from the generator (so the
+# population stays the same for a seed): consent and referral dates before an evaluation, one
+# initial evaluation in LATE_EVALUATION_EVERY past the 60-day timeline with a non-compliance
+# reason, and GQ program codes (210013 "SE outside regular class" for placements outside the
+# regular class, 235012 for EL services; docs/emis.md).
+CONSENT_DAYS_BEFORE_ETR = 45
+LATE_CONSENT_DAYS_BEFORE_ETR = 75
+REFERRAL_DAYS_BEFORE_CONSENT = 14
+LATE_EVALUATION_EVERY = 17
+LATE_NON_COMPLIANCE_ID = "01"
+OUTSIDE_REGULAR_CLASS = frozenset({"IE16", "IE17", "IE18"})
+SPECIAL_EDUCATION_PROGRAM_CODE = "210013"
+ENGLISH_LEARNER_PROGRAM_CODE = "235012"
+
 
 @dataclass
 class PlanPopulationSummary:
@@ -117,6 +131,24 @@ def _school_year_end(day: date) -> date:
 
 def _school_year_start(year_end: date) -> date:
     return date(year_end.year - 1, 8, 20)
+
+
+def evaluation_dates(evaluation: str, meeting: date, *, late: bool = False) -> dict[str, str]:
+    """Consent, referral and transfer dates an evaluation team report records for EMIS."""
+    if evaluation == "TETR":
+        return {"original_etr_date": (meeting - timedelta(days=400)).isoformat()}
+    days = LATE_CONSENT_DAYS_BEFORE_ETR if late else CONSENT_DAYS_BEFORE_ETR
+    consent = meeting - timedelta(days=days)
+    dates = {
+        "consent_date": consent.isoformat(),
+        "consent_outcome": "CNGI" if evaluation == "IETR" else "CNGR",
+    }
+    if evaluation == "IETR":
+        referral = consent - timedelta(days=REFERRAL_DAYS_BEFORE_CONSENT)
+        dates["referral_date"] = referral.isoformat()
+    if late:
+        dates["non_compliance"] = LATE_NON_COMPLIANCE_ID
+    return dates
 
 
 class _Population:
@@ -210,6 +242,9 @@ class _Population:
             "el_status": "el" if rng.random() < 0.06 else "not_el",
             "secondary_planning": high_school,
         }
+        fields["program_codes"] = (
+            [SPECIAL_EDUCATION_PROGRAM_CODE] if fields["placement"] in OUTSIDE_REGULAR_CLASS else []
+        )
         sections = {
             "present_levels": f"Progress reviewed in {', '.join(goals)}; data from classroom "
             "assessments and teacher observation.",
@@ -226,13 +261,23 @@ class _Population:
         }
         return fields, sections
 
-    def etr_content(self, disability: str, evaluation: str, *, exits: bool = False) -> tuple:
+    def etr_content(
+        self,
+        disability: str,
+        evaluation: str,
+        *,
+        exits: bool = False,
+        meeting: date | None = None,
+        late: bool = False,
+    ) -> tuple:
         fields = {
             "evaluation_type": evaluation,
             "disability_condition": "**" if exits else disability,
             "outcome": "ETEX" if exits else f"ET{disability}",
             "non_compliance": "**",
         }
+        if meeting is not None:
+            fields.update(evaluation_dates(evaluation, meeting, late=late))
         sections = {
             "present_levels": "Summary of assessments, observations and parent input.",
             "team": ["school psychologist", "intervention specialist", "parent"],
@@ -251,11 +296,12 @@ class _Population:
             etr_date = None
             iep_date, first_type = start, "iep_annual"
         elif story == "transfer":
-            fields, sections = self.etr_content(disability, "TETR")
+            fields, sections = self.etr_content(disability, "TETR", meeting=start)
             self.add(student, program, "etr_transfer", start, fields=fields, sections=sections)
             etr_date, iep_date, first_type = start, start, "iep_transfer"
         else:
-            fields, sections = self.etr_content(disability, "IETR")
+            late = student.id % LATE_EVALUATION_EVERY == 0
+            fields, sections = self.etr_content(disability, "IETR", meeting=start, late=late)
             self.add(student, program, "etr_initial", start, fields=fields, sections=sections)
             etr_date, iep_date, first_type = start, self.days_after(start, 7, 30), "iep_initial"
 
@@ -306,7 +352,7 @@ class _Population:
         # re-evaluations every three years
         reevaluation = (etr_date or iep_date - timedelta(days=400)) + timedelta(days=3 * 365 - 10)
         while reevaluation < self.today and (exit_on is None or reevaluation < exit_on):
-            fields, sections = self.etr_content(disability, "RETR")
+            fields, sections = self.etr_content(disability, "RETR", meeting=reevaluation)
             self.add(
                 student, program, "etr_reevaluation", reevaluation, fields=fields, sections=sections
             )
@@ -314,7 +360,7 @@ class _Population:
 
         if exit_type and exit_on:
             if exit_type == "sped_exit":
-                fields, sections = self.etr_content(disability, "RETR", exits=True)
+                fields, sections = self.etr_content(disability, "RETR", exits=True, meeting=exit_on)
                 self.add(
                     student, program, "etr_reevaluation", exit_on, fields=fields, sections=sections
                 )
@@ -408,7 +454,12 @@ class _Population:
             program,
             "el_identification",
             start,
-            fields={"el_status": "el", "home_language": language, "proficiency_level": 1},
+            fields={
+                "el_status": "el",
+                "home_language": language,
+                "proficiency_level": 1,
+                "program_codes": [ENGLISH_LEARNER_PROGRAM_CODE],
+            },
             sections={"present_levels": "Screener results below the proficient range."},
         )
         year_end = _school_year_end(start)
@@ -431,7 +482,12 @@ class _Population:
                 "el_plan",
                 meeting,
                 end=year_end,
-                fields={"el_status": "el", "home_language": language, "proficiency_level": level},
+                fields={
+                    "el_status": "el",
+                    "home_language": language,
+                    "proficiency_level": level,
+                    "program_codes": [ENGLISH_LEARNER_PROGRAM_CODE],
+                },
                 sections={
                     "goals": [{"area": "English language proficiency", "goal": "Reach level 5"}],
                     "services": [{"service": "ESL instruction", "minutes_per_week": 150}],

@@ -26,6 +26,7 @@ from sg_pipelines.sandbox.config import SandboxConfig
 from sg_pipelines.sandbox.district import API_ROOT, District
 from sg_pipelines.sandbox.faults import Faults
 from sg_pipelines.sandbox.flags import FLAGS_ROOT, FlagsState
+from sg_pipelines.sandbox.lti_platform import LtiPlatform
 from sg_pipelines.sandbox.request_log import RequestLog
 from sg_pipelines.sandbox.server import create_app
 
@@ -70,6 +71,7 @@ class SandboxServer:
         faults: the live fault switches.
         requests: the log of served requests (with `max_concurrency`).
         flags: the program-flags state (sandbox/flags.py): read it, or add hand-made flags.
+        lti: the LTI 1.3 platform (sandbox/lti_platform.py): register the tool on it.
     """
 
     def __init__(
@@ -84,8 +86,14 @@ class SandboxServer:
         self.faults = Faults()
         self.requests = RequestLog()
         self.flags = FlagsState()
+        self.lti = LtiPlatform(district, self.flags)
         self.app = create_app(
-            district, self.config, faults=self.faults, request_log=self.requests, flags=self.flags
+            district,
+            self.config,
+            faults=self.faults,
+            request_log=self.requests,
+            flags=self.flags,
+            lti_platform=self.lti,
         )
         self.host = host
         self._requested_port = port
@@ -125,6 +133,7 @@ class SandboxServer:
         """Bind, start serving and wait until the server accepts requests."""
         sock = bind_socket(self.host, self._requested_port)
         self.port = sock.getsockname()[1]
+        self.lti.base_url = self.root_url
         self._server = uvicorn.Server(_uvicorn_config(self.app, self.host, self.port))
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="sandbox"
@@ -176,6 +185,7 @@ def serve_on_socket(
     """Serve on an already bound socket; writes the port to `port_file` once listening."""
     host, port = sock.getsockname()[:2]
     app = create_app(district, config)
+    app.state.lti_platform.base_url = f"http://{host}:{port}"
     server = uvicorn.Server(_uvicorn_config(app, host, port))
     if port_file is not None:
         # the sandbox process announces its port only once the socket accepts connections

@@ -25,6 +25,7 @@ from sg_pipelines.sandbox.endpoints import ENDPOINTS, Endpoint
 from sg_pipelines.sandbox.faults import Faults, PageFault, malformed_records
 from sg_pipelines.sandbox.flags import FLAG_ROUTES, FlagsState
 from sg_pipelines.sandbox.imsx import OneRosterError, failure_response
+from sg_pipelines.sandbox.lti_platform import LTI_PLATFORM_ROUTES, LtiPlatform
 from sg_pipelines.sandbox.query import (
     Paging,
     Selector,
@@ -48,6 +49,7 @@ def create_app(
     faults: Faults | None = None,
     request_log: RequestLog | None = None,
     flags: FlagsState | None = None,
+    lti_platform: LtiPlatform | None = None,
 ) -> Starlette:
     """Build the sandbox app serving `district`.
 
@@ -57,6 +59,7 @@ def create_app(
         faults: the switchable faults to consult (a fresh, all-off `Faults` if omitted).
         request_log: where served requests are recorded (a fresh log if omitted).
         flags: the program-flags state (sandbox/flags.py; a fresh, empty one if omitted).
+        lti_platform: the LTI 1.3 platform (sandbox/lti_platform.py; a fresh one if omitted).
     """
     config = config or SandboxConfig()
     faults = Faults() if faults is None else faults
@@ -70,6 +73,8 @@ def create_app(
             *CONTROL_ROUTES,
             # the partner-only program-flags endpoint (docs/campus-flags-api.md)
             *FLAG_ROUTES,
+            # the LTI 1.3 platform that launches the plan viewer from a flag
+            *LTI_PLATFORM_ROUTES,
         ],
         middleware=[Middleware(RequestLogMiddleware, log=request_log)],
         exception_handlers={
@@ -85,6 +90,7 @@ def create_app(
     app.state.tokens = TokenStore(config, faults)
     app.state.selector = Selector(district)
     app.state.flags = FlagsState() if flags is None else flags
+    app.state.lti_platform = lti_platform or LtiPlatform(district, app.state.flags)
     return app
 
 

@@ -1,4 +1,5 @@
-"""The web side-app (Starlette): `GET /healthz` and the retired outline-link viewer.
+"""The web side-app (Starlette): `GET /healthz`, the retired outline-link viewer, and the LTI 1.3
+tool with its plan view (`sg_pipelines/web/lti/`, `sg_pipelines/web/views/`).
 
 Turning the demographics integration on retires the old outline-link document viewer. Links
 staff bookmarked or pasted into Campus still arrive at `/outline/{token}`; they answer
@@ -8,10 +9,18 @@ checked nor logged: the page is the same for every link and names no student.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+
+from sg_pipelines.settings import Settings, load_settings
+from sg_pipelines.web.lti import LTI_ROUTES, LtiSettings, LtiTool, load_lti_settings
+from sg_pipelines.web.views.plan import VIEW_ROUTES
 
 OUTLINE_MOVED_PAGE = """<!doctype html>
 <html lang="en">
@@ -61,12 +70,31 @@ async def outline_moved(request: Request) -> Response:
     return HTMLResponse(OUTLINE_MOVED_PAGE, status_code=410, headers=NO_TRACE_HEADERS)
 
 
-def create_app() -> Starlette:
-    """The side-app. Routes are added here as the token, reporting and LTI parts arrive."""
-    return Starlette(
+def create_app(
+    settings: Settings | None = None,
+    lti: LtiSettings | None = None,
+    *,
+    http: httpx.Client | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
+    """The side-app. Routes are added here as the token, reporting and LTI parts arrive.
+
+    Args:
+        settings: the district's settings (`load_settings()` if omitted).
+        lti: the LTI tool's settings (`load_lti_settings()`: defaults plus `SG_LTI__*`).
+        http: the client that fetches platform key sets (tests pass their own).
+        clock: wall-clock seconds for token times (tests move it).
+    """
+    app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/outline", outline_moved, methods=["GET", "HEAD"]),
             Route("/outline/{token:path}", outline_moved, methods=["GET", "HEAD"]),
+            *LTI_ROUTES,
+            *VIEW_ROUTES,
         ]
     )
+    app.state.lti = LtiTool(
+        settings or load_settings(), lti or load_lti_settings(), http=http, clock=clock
+    )
+    return app

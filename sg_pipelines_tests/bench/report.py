@@ -30,6 +30,8 @@ PEAK_MB_TARGET = 500
 DELTA_SHARE_TARGET = 0.10
 
 NOTES = [
+    "- Wall s is the fastest of the runs in brackets (range over all runs): the machine is "
+    "shared, and slower runs measure the neighbours.",
     "- Floor: one pool of `concurrency` requests shared by every page of every collection; "
     "bodies read and discarded unparsed, records counted from `X-Total-Count`.",
     "- Roster sync: `begin_sync`, `sync_collection` per collection, `finish_sync`, as the "
@@ -160,10 +162,12 @@ def render(run: Run, when: datetime | None = None) -> str:
         found = run.measurements.get(key)
         if found is None:
             continue
-        ratio = f"{found.seconds / floor.seconds:.2f}x" if floor else "n/a"
+        ratio = f"{found.seconds / floor.seconds:.2f}x" if floor and key != "delta" else "n/a"
         page_ms = 1000 * found.server_seconds / found.requests if found.requests else 0
+        runs: list[float] = found.details.get("runs", [found.seconds])  # type: ignore[assignment]
+        spread = f" (of {len(runs)}: {min(runs):.1f} to {max(runs):.1f})" if len(runs) > 1 else ""
         lines.append(
-            f"| {label} | {found.total_records:,} | {found.seconds:.2f} "
+            f"| {label} | {found.total_records:,} | {found.seconds:.2f}{spread} "
             f"| {found.records_per_second:,.0f} | {found.peak_rss_mb:.0f} | {ratio} "
             f"| {found.requests:,} | {found.max_in_flight} | {page_ms:.0f} |"
         )

@@ -20,7 +20,7 @@ HAS_DLT = importlib.util.find_spec("dlt") is not None
 def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     workdir = tmp_path_factory.mktemp("bench")
     args = roster_sync.parse_args(
-        ["--students", "300", "--page-size", "100", "--concurrency", "3"]
+        ["--students", "300", "--page-size", "100", "--concurrency", "3", "--repeat", "2"]
         + ([] if HAS_DLT else ["--skip-dlt"])
     )
     return roster_sync.benchmark(args, workdir)
@@ -52,6 +52,7 @@ def test_the_numbers_are_sane(smoke_run: Run) -> None:
         assert measured.seconds > 0
         assert 20 < measured.peak_rss_mb < 4000
         assert 1 <= measured.max_in_flight <= 3
+    assert len(smoke_run.measurements["sync"].details["runs"]) == 2
     # with 100 records a page, the paging is real: several pages per large collection
     assert smoke_run.measurements["floor"].requests > 10
 

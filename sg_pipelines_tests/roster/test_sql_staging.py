@@ -12,7 +12,13 @@ from itertools import count
 import duckdb
 import pytest
 
-from sg_pipelines.roster.collections import ENROLLMENTS, USERS, Collection
+from sg_pipelines.roster.collections import (
+    CLASSES,
+    DEMOGRAPHICS,
+    ENROLLMENTS,
+    USERS,
+    Collection,
+)
 from sg_pipelines.roster.page_files import PageFiles
 from sg_pipelines.roster.parsing import parse_records
 from sg_pipelines.roster.staging import (
@@ -142,7 +148,7 @@ def test_unusual_enrollments_are_imported_or_quarantined_as_the_model_would(conn
     assert_paths_agree(conn, ENROLLMENTS, [record], canonical=False)
 
 
-@pytest.mark.parametrize("collection", [ENROLLMENTS, USERS])
+@pytest.mark.parametrize("collection", [ENROLLMENTS, USERS, DEMOGRAPHICS, CLASSES])
 def test_a_generated_district_stays_on_the_sql_path(conn, collection):
     district = generate_district(20, 7)
     records = [district.get(collection.name, id) for id in district.sorted_ids(collection.name)]
@@ -165,7 +171,7 @@ CANONICAL_USERS = [
             {"roleType": "secondary", "role": "teacher"},
             {"roleType": "primary", "role": "aide"},
         ],
-    ),  # fmt: skip
+    ),
     user("u-1", roles=[{"roleType": "secondary", "role": "teacher"}]),
     user("u-1", roles=None, agents=None, grades=None, userIds=None, metadata=None),
     user("u-1", roles=[], agents=[], grades="", userIds=[]),
@@ -195,9 +201,9 @@ UNUSUAL_USERS = [
             True,
             {"v": 1},
             1234567890,
-            "１２３",
+            "\uff11\uff12\uff13",
         )
-    ),  # fmt: skip
+    ),
     user("u-1", metadata={"ic": {"stateId": {"v": 1}}}),
     user("u-1", metadata=[]),
     user("u-1", roles={"role": "student"}),
@@ -234,3 +240,96 @@ def test_canonical_users_are_staged_by_sql_as_the_model_would(conn, record):
 @pytest.mark.parametrize("record", UNUSUAL_USERS)
 def test_unusual_users_are_imported_or_quarantined_as_the_model_would(conn, record):
     assert_paths_agree(conn, USERS, [record], canonical=False)
+
+
+def demographics(sourced_id: str, **fields):
+    record = {
+        "sourcedId": sourced_id,
+        "status": "active",
+        "dateLastModified": "2025-03-01T12:00:00Z",
+        "birthDate": "2012-01-02",
+        "sex": "female",
+        "white": "true",
+        "hispanicOrLatinoEthnicity": "false",
+        "countryOfBirthCode": "US",
+    }
+    record.update(fields)
+    return record
+
+
+CANONICAL_DEMOGRAPHICS = [
+    demographics("d-1"),
+    *(demographics("d-1", asian=value) for value, _ in FLAGS),
+    *(demographics("d-1", birthDate=value) for value, _, _ in DATES),
+    *(demographics("d-1", dateLastModified=value) for value, _ in INSTANTS),
+    *(demographics("d-1", sex=value) for value in ("Female", "MALE", None, "", 1)),
+    demographics("d-1", cityOfBirth="Zoë", stateOfBirthAbbreviation=None),
+]
+
+UNUSUAL_DEMOGRAPHICS = [
+    *(demographics("d-1", white=value) for value in REFUSED_FLAGS),
+    *(demographics("d-1", birthDate=value) for value in (2012, WIDE_DIGITS_DATE, {}, False)),
+    *(demographics("d-1", sex=value) for value in ("FÉMALE", "\u212a", True, ["f"], 1.5)),
+    demographics("d-1", cityOfBirth=["x"]),
+    demographics("d-1", status="weird"),
+    {"sex": "female"},
+    "not an object",
+]
+
+
+@pytest.mark.parametrize("record", CANONICAL_DEMOGRAPHICS)
+def test_canonical_demographics_are_staged_by_sql_as_the_model_would(conn, record):
+    assert_paths_agree(conn, DEMOGRAPHICS, [record], canonical=True)
+
+
+@pytest.mark.parametrize("record", UNUSUAL_DEMOGRAPHICS)
+def test_unusual_demographics_are_imported_or_quarantined_as_the_model_would(conn, record):
+    assert_paths_agree(conn, DEMOGRAPHICS, [record], canonical=False)
+
+
+def a_class(sourced_id: str, **fields):
+    record = {
+        "sourcedId": sourced_id,
+        "status": "active",
+        "dateLastModified": "2025-03-01T12:00:00Z",
+        "title": "Math 5",
+        "classCode": "M5-1",
+        "classType": "scheduled",
+        "course": {"sourcedId": "crs-1", "type": "course"},
+        "school": {"sourcedId": "sch-1", "type": "org"},
+        "terms": [{"sourcedId": "term-1", "type": "academicSession"}],
+        "grades": ["05"],
+    }
+    record.update(fields)
+    return record
+
+
+CANONICAL_CLASSES = [
+    a_class("c-1"),
+    *(a_class("c-1", dateLastModified=value) for value, _ in INSTANTS),
+    a_class("c-1", terms=None, grades=None, course=None, school="sch-1"),
+    a_class("c-1", terms=[], grades="05, 06", classCode=501),
+    a_class("c-1", terms=[{"sourcedId": ""}, {"type": "term"}], grades=["05", None, ""]),
+]
+
+UNUSUAL_CLASSES = [
+    a_class("c-1", terms=["term-1"]),
+    a_class("c-1", terms="term-1"),
+    a_class("c-1", grades=[5]),
+    a_class("c-1", grades={"grade": "05"}),
+    a_class("c-1", title=["x"]),
+    a_class("c-1", course=["crs-1"]),
+    a_class("c-1", dateLastModified="yesterday"),
+    {"title": "x"},
+    "not an object",
+]
+
+
+@pytest.mark.parametrize("record", CANONICAL_CLASSES)
+def test_canonical_classes_are_staged_by_sql_as_the_model_would(conn, record):
+    assert_paths_agree(conn, CLASSES, [record], canonical=True)
+
+
+@pytest.mark.parametrize("record", UNUSUAL_CLASSES)
+def test_unusual_classes_are_imported_or_quarantined_as_the_model_would(conn, record):
+    assert_paths_agree(conn, CLASSES, [record], canonical=False)

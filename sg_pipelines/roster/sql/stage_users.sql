@@ -61,7 +61,8 @@ lists AS (
         *,
         instant_of(date_last_modified) AS instant,
         item_kinds(roles) AS role_kinds,
-        CASE WHEN roles.k = 'ARRAY' THEN json_extract_string(roles.v, '$[*].role') END AS role_names,
+        CASE WHEN roles.k = 'ARRAY' THEN json_extract_string(roles.v, '$[*].role') END
+            AS role_names,
         CASE WHEN roles.k = 'ARRAY' THEN json_type(roles.v, '$[*].role') END AS role_name_kinds,
         CASE WHEN roles.k = 'ARRAY' THEN json_extract_string(roles.v, '$[*].roleType') END
             AS role_types,
@@ -124,8 +125,10 @@ SELECT
         AND is_text(email) AND is_text(sms) AND is_text(phone)
         AND is_text(user_master_identifier)
         AND is_object_list(roles)
-        AND all_kinds(role_name_kinds, ['VARCHAR']) AND coalesce(len(role_name_kinds), 0) = len(role_kinds)
-        AND all_kinds(role_type_kinds, ['VARCHAR']) AND coalesce(len(role_type_kinds), 0) = len(role_kinds)
+        AND all_kinds(role_name_kinds, ['VARCHAR'])
+        AND coalesce(len(role_name_kinds), 0) = len(role_kinds)
+        AND all_kinds(role_type_kinds, ['VARCHAR'])
+        AND coalesce(len(role_type_kinds), 0) = len(role_kinds)
         AND is_ref(primary_org, primary_org_sourced_id)
         AND is_ref_list(agents)
         AND is_strings(grades)

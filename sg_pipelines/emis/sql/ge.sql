@@ -1,0 +1,1 @@
+SELECT * FROM ge_records

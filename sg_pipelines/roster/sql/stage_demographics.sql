@@ -1,0 +1,97 @@
+-- /demographics pages (the JSON files $files) to staging rows, by the rules of
+-- models.Demographics. A record the rules do not fully understand is staged with needs_model
+-- and its JSON.
+
+CREATE OR REPLACE TEMP MACRO demographics_paths() AS [
+    '$.sourcedId', '$.status', '$.dateLastModified', '$.birthDate', '$.sex',
+    '$.americanIndianOrAlaskaNative', '$.asian', '$.blackOrAfricanAmerican',
+    '$.nativeHawaiianOrOtherPacificIslander', '$.white', '$.demographicRaceTwoOrMoreRaces',
+    '$.hispanicOrLatinoEthnicity', '$.countryOfBirthCode', '$.stateOfBirthAbbreviation',
+    '$.cityOfBirth', '$.publicSchoolResidenceStatus'
+];
+
+INSERT INTO roster_staging_demographics BY NAME
+WITH records AS (
+    SELECT unnest(from_json(content, '{"demographics": "JSON[]"}').demographics) AS record
+    FROM read_text($files)
+),
+paths AS (
+    SELECT
+        record,
+        json_type(record) = 'OBJECT' AS is_record,
+        json_extract_string(record, demographics_paths()) AS v,
+        json_type(record, demographics_paths()) AS k
+    FROM records
+),
+fields AS (
+    SELECT
+        record,
+        is_record,
+        field(v, k, 1) AS sourced_id,
+        field(v, k, 2) AS status,
+        field(v, k, 3) AS date_last_modified,
+        field(v, k, 4) AS birth_date,
+        field(v, k, 5) AS sex,
+        field(v, k, 6) AS american_indian_or_alaska_native,
+        field(v, k, 7) AS asian,
+        field(v, k, 8) AS black_or_african_american,
+        field(v, k, 9) AS native_hawaiian_or_other_pacific_islander,
+        field(v, k, 10) AS white,
+        field(v, k, 11) AS demographic_race_two_or_more_races,
+        field(v, k, 12) AS hispanic_or_latino_ethnicity,
+        field(v, k, 13) AS country_of_birth_code,
+        field(v, k, 14) AS state_of_birth_abbreviation,
+        field(v, k, 15) AS city_of_birth,
+        field(v, k, 16) AS public_school_residence_status
+    FROM paths
+),
+values AS (
+    SELECT *, instant_of(date_last_modified) AS instant, date_of(birth_date) AS birth_day
+    FROM fields
+)
+SELECT
+    sourced_id.v AS sourced_id,
+    status_of(status) AS status,
+    instant AS date_last_modified,
+    birth_day AS birth_date,
+    -- Ed-Fi capitalises sex; only ASCII is lowered here, where SQL and Python agree
+    CASE WHEN sex.k = 'VARCHAR' THEN lower(sex.v) ELSE sex.v END AS sex,
+    flag_of(american_indian_or_alaska_native) AS american_indian_or_alaska_native,
+    flag_of(asian) AS asian,
+    flag_of(black_or_african_american) AS black_or_african_american,
+    flag_of(native_hawaiian_or_other_pacific_islander)
+        AS native_hawaiian_or_other_pacific_islander,
+    flag_of(white) AS white,
+    flag_of(demographic_race_two_or_more_races) AS demographic_race_two_or_more_races,
+    flag_of(hispanic_or_latino_ethnicity) AS hispanic_or_latino_ethnicity,
+    country_of_birth_code.v AS country_of_birth_code,
+    state_of_birth_abbreviation.v AS state_of_birth_abbreviation,
+    city_of_birth.v AS city_of_birth,
+    public_school_residence_status.v AS public_school_residence_status,
+    row_warnings([
+        warning(date_warns(birth_date, birth_day), 'birthDate',
+                'not an ISO YYYY-MM-DD date; stored as null')
+    ]) AS warnings,
+    NOT coalesce(
+        is_record
+        AND is_sourced_id(sourced_id)
+        AND is_status(status)
+        AND is_instant(date_last_modified, instant)
+        AND is_date(birth_date, birth_day)
+        AND is_text(sex) AND is_plain(sex)
+        AND is_flag(american_indian_or_alaska_native)
+        AND is_flag(asian)
+        AND is_flag(black_or_african_american)
+        AND is_flag(native_hawaiian_or_other_pacific_islander)
+        AND is_flag(white)
+        AND is_flag(demographic_race_two_or_more_races)
+        AND is_flag(hispanic_or_latino_ethnicity)
+        AND is_text(country_of_birth_code)
+        AND is_text(state_of_birth_abbreviation)
+        AND is_text(city_of_birth)
+        AND is_text(public_school_residence_status),
+        false
+    ) AS needs_model,
+    -- a JSON null in the list arrives as SQL NULL
+    CASE WHEN needs_model THEN coalesce(record, 'null') END AS record
+FROM values

@@ -1,0 +1,1 @@
+"""Server-rendered pages: the plan view and the pages around a launch."""
