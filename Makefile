@@ -15,6 +15,7 @@ demo: $(STAMP)
 	$(VENV)/bin/sg-pipelines demo $(ARGS)
 
 test: $(STAMP)
+	./.ci/install-chromium
 	$(VENV)/bin/ruff check sg_pipelines sg_pipelines_tests
 	$(VENV)/bin/ruff format --check sg_pipelines sg_pipelines_tests
 	$(VENV)/bin/python -m pytest $(ARGS)
