@@ -28,6 +28,8 @@ from dagster import (
 )
 
 from sg_pipelines.appdb.resources import AppDatabaseResource
+from sg_pipelines.emis.assets import emis_assets
+from sg_pipelines.emis.checks import emis_checks
 from sg_pipelines.identity.assets import identity_assets
 from sg_pipelines.identity.checks import identity_checks
 from sg_pipelines.programs.badge_assets import build_badge_assets
@@ -64,9 +66,10 @@ NIGHTLY_JOB = "nightly_roster_job"
 WEEKLY_FULL_JOB = "weekly_full_roster_job"
 FLAGS_JOB = "nightly_flags_job"
 
-# The roster, the links, and the plan documents observed from the app database: everything
-# unpartitioned that the flags of a night depend on.
-roster_and_links = AssetSelection.groups("roster", "identity") | AssetSelection.assets(
+# The roster, the links, the plan documents observed from the app database, and the EMIS
+# records published for the reporting API: everything unpartitioned a night runs. The flags of
+# the night follow, one run per program, once this succeeds.
+roster_and_links = AssetSelection.groups("roster", "identity", "emis") | AssetSelection.assets(
     AssetKey("plan_documents")
 )
 flag_assets = AssetSelection.groups("programs") - AssetSelection.assets(AssetKey("plan_documents"))
@@ -76,7 +79,8 @@ flag_assets = AssetSelection.groups("programs") - AssetSelection.assets(AssetKey
 nightly_roster_job = define_asset_job(
     name=NIGHTLY_JOB,
     selection=roster_and_links,
-    description="Nightly delta roster sync from Campus, then linking to plan-system students.",
+    description="Nightly delta roster sync from Campus, linking to plan-system students, plan "
+    "documents, then the EMIS records and the report snapshot the reporting API serves.",
     tags={SYNC_MODE_TAG: "delta"},
     executor_def=in_process_executor,
 )
@@ -84,7 +88,8 @@ nightly_roster_job = define_asset_job(
 weekly_full_roster_job = define_asset_job(
     name=WEEKLY_FULL_JOB,
     selection=roster_and_links,
-    description="Weekly full roster sync: the only sync whose absences deactivate students.",
+    description="Weekly full roster sync (the only sync whose absences deactivate students), "
+    "then the same steps as the nightly job.",
     tags={SYNC_MODE_TAG: "full"},
     executor_def=in_process_executor,
 )
@@ -191,12 +196,14 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         assets=[
             *roster_assets,
             *identity_assets,
+            *emis_assets,
             *build_badge_assets(settings),
             *build_flag_assets(settings),
         ],
         asset_checks=[
             *roster_checks,
             *identity_checks,
+            *emis_checks,
             *build_badge_checks(settings),
             *build_flag_checks(settings),
         ],

@@ -68,6 +68,7 @@ class Run:
     collections: tuple[str, ...]
     changed: int
     measurements: dict[str, Measurement]
+    load_average: tuple[float, float] = (0.0, 0.0)
 
 
 def machine() -> str:
@@ -150,6 +151,8 @@ def render(run: Run, when: datetime | None = None) -> str:
         "",
         f"- Date: {when:%Y-%m-%d %H:%M} UTC",
         f"- Machine: {machine()}",
+        f"- Load average (1 min) before and after the run: {run.load_average[0]:.1f} and "
+        f"{run.load_average[1]:.1f}; anything above 0 is other work competing for the cores",
         f"- District: {run.students:,} students (seed {run.seed}): {sizes}",
         f"- Paging: {run.page_size:,} records a page, {run.concurrency} requests at a time",
         f"- Delta: {run.changed:,} records changed before the delta sync",

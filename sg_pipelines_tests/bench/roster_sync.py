@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import tempfile
 from pathlib import Path
 
@@ -61,6 +62,7 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> Run:
     collections = tuple(COLLECTIONS)
     contenders = ["floor", "sync"] if args.skip_dlt else ["floor", "sync", "dlt"]
     measurements: dict[str, Measurement] = {}
+    load_before = os.getloadavg()[0]
 
     logger.info("generating and serving %d students (seed %d)", args.students, args.seed)
     with sandbox_launcher.start(args.students, args.seed) as sandbox:
@@ -96,6 +98,7 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> Run:
         collections=collections,
         changed=sum(changed.values()),
         measurements=measurements,
+        load_average=(load_before, os.getloadavg()[0]),
     )
 
 
