@@ -35,6 +35,8 @@ CLIENT_SECRET_ENV = "SG_ONEROSTER_CLIENT_SECRET"
 VENDOR_SECRET_ENV = "SG_CAMPUS_VENDOR_SECRET"
 SFTP_PASSWORD_ENV = "SG_SFTP_PASSWORD"
 LINK_SIGNING_KEY_ENV = "SG_LINK_SIGNING_KEY"
+SMTP_PASSWORD_ENV = "SG_SMTP_PASSWORD"
+API_SECRET_KEY_ENV = "SG_API_SECRET_KEY"
 SANDBOX_VENDOR_SECRET = "sg-sandbox-vendor-secret"
 
 
@@ -141,6 +143,36 @@ class FlagSettings(BaseModel):
     sftp: SftpSettings = Field(default_factory=SftpSettings)
 
 
+class SmtpSettings(BaseModel):
+    """The district's mail relay for data-export invitations and alerts."""
+
+    host: str = "127.0.0.1"
+    port: int = 25
+    from_address: str = "sg-pipelines@localhost"
+    starttls: bool = False
+    username: str | None = None
+    timeout_seconds: float = Field(default=15.0, gt=0)
+
+
+class AlertSettings(BaseModel):
+    """Who hears about failed nightly runs (each data export's contact hears about its own)."""
+
+    contact_email: str | None = None
+    auth_failure_burst: int = Field(default=20, ge=1)
+    auth_failure_window_seconds: int = Field(default=300, ge=1)
+
+
+class ApiSettings(BaseModel):
+    """The reporting API's tokens and the public address it is reached at."""
+
+    public_url: str = "http://127.0.0.1:8780"
+    token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    failed_auth_limit_per_client: int = Field(default=10, ge=1)
+    failed_auth_limit_per_address: int = Field(default=30, ge=1)
+    failed_auth_window_seconds: int = Field(default=300, ge=1)
+    default_max_page_size: int = Field(default=1000, ge=1, le=50_000)
+
+
 class Settings(BaseModel):
     """One district's settings."""
 
@@ -153,6 +185,9 @@ class Settings(BaseModel):
     roster: RosterSettings = Field(default_factory=RosterSettings)
     programs: dict[str, ProgramSettings] = Field(default_factory=_default_programs)
     flags: FlagSettings = Field(default_factory=FlagSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @field_validator("programs")
     @classmethod
@@ -193,6 +228,8 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
         VENDOR_SECRET_ENV,
         SFTP_PASSWORD_ENV,
         LINK_SIGNING_KEY_ENV,
+        SMTP_PASSWORD_ENV,
+        API_SECRET_KEY_ENV,
     }
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name in reserved:
