@@ -113,6 +113,12 @@ def _print_run(run) -> None:
                 f"{name.replace('_', ' ')} {count}" for name, count in this_run.items() if count
             )
         )
+    if run.emis:
+        typer.echo(
+            "   EMIS records: " + ", ".join(f"{name} {count}" for name, count in run.emis.items())
+        )
+    if run.snapshot:
+        typer.echo(f"   report snapshot served to Campus: {run.snapshot.name}")
     if run.links:
         typer.echo(
             "   links in total, by how they were made: "

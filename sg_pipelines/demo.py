@@ -23,6 +23,7 @@ from dagster import DagsterInstance
 from sg_pipelines.appdb.gateway import AppDatabase
 from sg_pipelines.appdb.seed import roster_rows_from_oneroster_users, seed_demo
 from sg_pipelines.definitions import FLAGS_JOB, NIGHTLY_JOB, build_definitions
+from sg_pipelines.emis.snapshot import current_snapshot
 from sg_pipelines.programs.partitions import newest_complete_day, partition_key
 from sg_pipelines.programs.status import ProgramStatus, program_status
 from sg_pipelines.sandbox.csv_bundle import load_bundle
@@ -47,6 +48,14 @@ telemetry:
   enabled: false
 """
 
+EMIS_TABLES = {
+    "GE": "emis_ge",
+    "FD": "emis_fd",
+    "FE": "emis_fe",
+    "GQ": "emis_gq",
+    "Pre-ID": "ohio_pre_id",
+}
+
 # The demo prints its own summary; Dagster's console shows only warnings and errors.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -63,6 +72,8 @@ class RunReport:
     quarantine: list[tuple] = field(default_factory=list)
     links: dict[str, int] = field(default_factory=dict)
     links_this_run: dict[str, int] = field(default_factory=dict)
+    emis: dict[str, int] = field(default_factory=dict)
+    snapshot: Path | None = None
 
 
 @dataclass
@@ -266,6 +277,13 @@ def read_warehouse(settings: Settings, report: RunReport) -> None:
         report.links["sent to review"] = conn.execute(
             "SELECT count(*) FROM link_review"
         ).fetchone()[0]
+        tables = {row[0] for row in conn.execute("SHOW TABLES").fetchall()}
+        report.emis = {
+            label: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for label, table in EMIS_TABLES.items()
+            if table in tables
+        }
+    report.snapshot = current_snapshot(settings.home)
 
 
 def run_demo(

@@ -126,3 +126,12 @@ def test_plans_become_badges_and_badges_become_campus_flags(demo):
         assert badges["not linked"] == 0
         assert flags.campus_flags[names[program]] == badges["active badges"]
     assert all(status.healthy and status.changes_failed == 0 for status in flags.programs)
+
+
+def test_the_second_night_publishes_emis_records_to_a_new_snapshot(demo):
+    first, second = demo.runs
+
+    assert sum(first.emis.values()) == 0, "no plans yet on the first night"
+    assert second.emis["GE"] > 0 and second.emis["FD"] > 0 and second.emis["Pre-ID"] > 0
+    assert second.snapshot is not None and second.snapshot.exists()
+    assert second.snapshot != first.snapshot
