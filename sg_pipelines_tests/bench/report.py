@@ -10,6 +10,7 @@ import os
 import platform
 import re
 import sys
+import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -198,8 +199,23 @@ def _largest(measurements: dict[str, Measurement]) -> Measurement:
     return max(full, key=lambda m: m.total_records)
 
 
+def wrap_prose(section: str, width: int = 100) -> str:
+    """Wrap paragraphs and list items to `width`; tables and headings stay on one line."""
+    lines = []
+    for line in section.splitlines():
+        if len(line) <= width or line.startswith(("|", "#")):
+            lines.append(line)
+        else:
+            indent = "  " if line.startswith("- ") else ""
+            lines.extend(
+                textwrap.wrap(line, width, subsequent_indent=indent, break_on_hyphens=False)
+            )
+    return "\n".join(lines) + "\n"
+
+
 def write_section(path: Path, section: str) -> None:
     """Replace the roster-sync section of `path` (or add it), keeping every other section."""
+    section = wrap_prose(section)
     text = path.read_text(encoding="utf-8") if path.exists() else FILE_HEADER
     pattern = re.compile(rf"^{re.escape(SECTION_TITLE)}\n.*?(?=^## |\Z)", re.M | re.S)
     if pattern.search(text):
