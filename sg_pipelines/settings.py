@@ -52,7 +52,7 @@ class OneRosterSettings(BaseModel):
     token_url: str = f"http://127.0.0.1:{SANDBOX_DEFAULT_PORT}/oauth2/token"
     client_id: str = SANDBOX_CLIENT_ID
     scopes: list[str] = Field(default_factory=lambda: list(ONEROSTER_SCOPES))
-    page_size: int = Field(default=1000, ge=1, le=50_000)
+    page_size: int = Field(default=10_000, ge=1, le=50_000)
     max_concurrency: int = Field(default=5, ge=1, le=5)
     serial: bool = False
     timeout_seconds: float = Field(default=30.0, gt=0)

@@ -29,7 +29,7 @@ def test_documented_example_loads():
 
     assert settings.district_name == "Example City Schools"
     assert settings.warehouse == Path("/var/lib/sg-pipelines/warehouse.duckdb")
-    assert settings.oneroster.page_size == 1000
+    assert settings.oneroster.page_size == 10000
 
 
 def test_environment_overrides_the_file_per_nested_field():
