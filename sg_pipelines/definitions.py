@@ -32,6 +32,7 @@ from sg_pipelines.emis.assets import emis_assets
 from sg_pipelines.emis.checks import emis_checks
 from sg_pipelines.identity.assets import identity_assets
 from sg_pipelines.identity.checks import identity_checks
+from sg_pipelines.notify.alerts import build_alert_sensors
 from sg_pipelines.programs.badge_assets import build_badge_assets
 from sg_pipelines.programs.badge_checks import build_badge_checks
 from sg_pipelines.programs.flag_assets import build_flag_assets
@@ -209,7 +210,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         ],
         jobs=[nightly_roster_job, weekly_full_roster_job, flags_job],
         schedules=[nightly_schedule, weekly_full_schedule],
-        sensors=[build_flags_sensor(settings, flags_job)],
+        sensors=[build_flags_sensor(settings, flags_job), *build_alert_sensors(settings)],
         resources=resources,
     )
 

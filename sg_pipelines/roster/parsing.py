@@ -1,9 +1,10 @@
-"""Turn one response body into staging rows, quarantined records and row warnings.
+"""Turn records into staging rows, quarantined records and row warnings, by the models.
 
-The whole page is validated in one call (fast, in Rust). Only when that fails is the page read
-again record by record, so that one bad record is quarantined with its reason and the rest of
-the page still imports. A body without the collection's envelope key is an error, never an
-empty roster.
+`PageParser` validates a whole response body in one call (fast, in Rust); only when that fails
+is the page read again record by record, so that one bad record is quarantined with its reason
+and the rest of the page still imports. `parse_records` is that record-by-record reading; the
+staging SQL hands it the records its rules are not certain of. A body without the collection's
+envelope key is an error, never an empty roster.
 """
 
 from __future__ import annotations

@@ -9,11 +9,13 @@ are parsed page by page by the model and inserted in bulk.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import duckdb
-import pandas as pd
+import orjson
 
 from sg_pipelines.roster.collections import Collection
 from sg_pipelines.roster.page_files import PageFile
@@ -115,39 +117,46 @@ def write_page(
 ) -> None:
     """Insert one page's rows, quarantined records and warnings in bulk."""
     if page.rows:
-        frame = pd.DataFrame.from_records(page.rows, columns=list(collection.columns))
-        _insert(conn, collection.staging_table, frame)
+        _insert(conn, collection.staging_table, collection.columns, page.rows)
 
     if page.quarantined:
-        frame = pd.DataFrame(
-            {
-                "sync_id": sync_id,
-                "collection": collection.name,
-                "sourced_id": [item.sourced_id for item in page.quarantined],
-                "reason": [item.reason for item in page.quarantined],
-                "record": [item.record for item in page.quarantined],
-                "quarantined_at": now,
-            }
+        _insert(
+            conn,
+            "roster_quarantine",
+            ("sync_id", "collection", "sourced_id", "reason", "record", "quarantined_at"),
+            [
+                (sync_id, collection.name, item.sourced_id, item.reason, item.record, now)
+                for item in page.quarantined
+            ],
         )
-        _insert(conn, "roster_quarantine", frame)
 
     if page.warnings:
-        frame = pd.DataFrame(
-            {
-                "sync_id": sync_id,
-                "collection": collection.name,
-                "sourced_id": [item.sourced_id for item in page.warnings],
-                "field": [item.field for item in page.warnings],
-                "reason": [item.reason for item in page.warnings],
-                "recorded_at": now,
-            }
+        _insert(
+            conn,
+            "roster_warnings",
+            ("sync_id", "collection", "sourced_id", "field", "reason", "recorded_at"),
+            [
+                (sync_id, collection.name, item.sourced_id, item.field, item.reason, now)
+                for item in page.warnings
+            ],
         )
-        _insert(conn, "roster_warnings", frame)
 
 
-def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    conn.register("roster_page", frame)
-    try:
-        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM roster_page")
-    finally:
-        conn.unregister("roster_page")
+def _insert(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Insert rows through a JSON-lines file: text values, cast to the table's types by DuckDB."""
+    with tempfile.NamedTemporaryFile(suffix=".jsonl") as handle:
+        for row in rows:
+            handle.write(orjson.dumps(dict(zip(columns, row, strict=True)), default=str))
+            handle.write(b"\n")
+        handle.flush()
+        types = ", ".join(f"'{name}': 'VARCHAR'" for name in columns)
+        conn.execute(
+            f"INSERT INTO {table} BY NAME SELECT * FROM read_json(?, "
+            f"format = 'newline_delimited', columns = {{{types}}})",
+            [handle.name],
+        )

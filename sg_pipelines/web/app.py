@@ -1,5 +1,6 @@
-"""The web side-app (Starlette): `GET /healthz`, the retired outline-link viewer, and the LTI 1.3
-tool with its plan view (`sg_pipelines/web/lti/`, `sg_pipelines/web/views/`).
+"""The web side-app (Starlette): `GET /healthz`, the retired outline-link viewer, the LTI 1.3
+tool with its plan view (`sg_pipelines/web/lti/`, `sg_pipelines/web/views/`), and the reporting
+API with the data-export acceptance pages (`sg_pipelines/web/api/`, `sg_pipelines/web/exports/`).
 
 Turning the demographics integration on retires the old outline-link document viewer. Links
 staff bookmarked or pasted into Campus still arrive at `/outline/{token}`; they answer
@@ -14,11 +15,15 @@ from collections.abc import Callable
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from sg_pipelines.settings import Settings, load_settings
+from sg_pipelines.web.api import API_ROUTES, CorrelationMiddleware, ReportingApi, redact_access_log
+from sg_pipelines.web.api.routes import healthz
+from sg_pipelines.web.exports import ACCEPT_ROUTES
 from sg_pipelines.web.lti import LTI_ROUTES, LtiSettings, LtiTool, load_lti_settings
 from sg_pipelines.web.views.plan import VIEW_ROUTES
 
@@ -60,11 +65,6 @@ NO_TRACE_HEADERS = {
 }
 
 
-async def healthz(request: Request) -> Response:
-    """`GET /healthz`: liveness."""
-    return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
-
-
 async def outline_moved(request: Request) -> Response:
     """`GET /outline/{token}`: 410 Gone, with the page that says plans open from the flag."""
     return HTMLResponse(OUTLINE_MOVED_PAGE, status_code=410, headers=NO_TRACE_HEADERS)
@@ -85,6 +85,7 @@ def create_app(
         http: the client that fetches platform key sets (tests pass their own).
         clock: wall-clock seconds for token times (tests move it).
     """
+    settings = settings or load_settings()
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
@@ -92,9 +93,12 @@ def create_app(
             Route("/outline/{token:path}", outline_moved, methods=["GET", "HEAD"]),
             *LTI_ROUTES,
             *VIEW_ROUTES,
-        ]
+            *API_ROUTES,
+            *ACCEPT_ROUTES,
+        ],
+        middleware=[Middleware(CorrelationMiddleware)],
     )
-    app.state.lti = LtiTool(
-        settings or load_settings(), lti or load_lti_settings(), http=http, clock=clock
-    )
+    app.state.lti = LtiTool(settings, lti or load_lti_settings(), http=http, clock=clock)
+    app.state.api = ReportingApi(settings, clock=clock)
+    redact_access_log()
     return app

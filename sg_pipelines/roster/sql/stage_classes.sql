@@ -14,7 +14,8 @@ WITH records AS (
 paths AS (
     SELECT
         record,
-        json_type(record) = 'OBJECT' AS is_record,
+        -- records are DuckDB's own minified JSON: an object is one that starts with {
+        starts_with(record, '{') AS is_record,
         json_extract_string(record, class_paths()) AS v,
         json_type(record, class_paths()) AS k
     FROM records

@@ -1,0 +1,1 @@
+"""Delivering published report snapshots to partners: the optional SFTP push (`sftp_push.py`)."""

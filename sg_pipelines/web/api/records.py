@@ -1,0 +1,219 @@
+"""`GET /api/v1/stateReporting/{ge,fd,fe,gq,ohioPreId}`: EMIS records from the published
+snapshot, for a bearer token whose account is permitted the endpoint.
+
+A request is answered in this order: the token (`bearer.py`), the endpoint permission (403 for
+anything not permitted, existing or not, with an audit row), the snapshot (503 before the first
+publish), the options under the account's rules (`options.py`; 400 with every problem listed),
+then one page. JSON by default; the state's fixed-width format for `format=fixed` or an Accept
+header preferring `text/plain`. `X-Total-Count` gives the matching records, `Link` the first,
+previous, next and last pages. Every authenticated request leaves an audit row: account,
+endpoint, time, result, status and correlation id; never its parameters.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sg_pipelines.appdb.exports import TokenGrant
+from sg_pipelines.emis.fixed_width import json_row, render
+from sg_pipelines.web.api.bearer import BearerRefused, grant_for, presented_token
+from sg_pipelines.web.api.errors import NO_STORE, correlation_id, json_error
+from sg_pipelines.web.api.options import ENDPOINTS, Endpoint, InvalidParameters, PageRequest, decide
+from sg_pipelines.web.api.service import ReportingApi
+from sg_pipelines.web.api.snapshots import Page, ServedSnapshot
+from sg_pipelines.web.api.token import secure_transport
+
+logger = logging.getLogger(__name__)
+
+BASE_PATH = "/api/v1/stateReporting"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_]{1,32}")
+
+
+def audit_endpoint(name: str) -> str:
+    """The endpoint as written to the audit: a known name, or a bounded placeholder."""
+    return name if _SAFE_NAME.fullmatch(name) else "(other)"
+
+
+async def records(request: Request) -> Response:
+    """`GET /api/v1/stateReporting/{name}`, and every other path under `/api/`."""
+    api: ReportingApi = request.app.state.api
+    if not secure_transport(request):
+        return json_error(request, 400, "invalid_request", "the API needs https")
+    try:
+        token = presented_token(request)
+    except BearerRefused as refused:
+        return refused.response(request)
+    return await run_in_threadpool(_records, api, request, token)
+
+
+def _records(api: ReportingApi, request: Request, token: str) -> Response:
+    started = time.perf_counter()
+    try:
+        grant = grant_for(api, token)
+    except BearerRefused as refused:
+        return refused.response(request)
+
+    name = request.path_params.get("name", "")
+    endpoint = ENDPOINTS.get(name) if request.url.path == f"{BASE_PATH}/{name}" else None
+    response = _answer(api, request, grant, endpoint, name)
+    api.store.record_call(
+        audit_endpoint(name) if endpoint is None else endpoint.name,
+        _result(response),
+        response.status_code,
+        export_id=grant.export_id,
+        client_id=grant.client_id,
+        correlation_id=correlation_id(request),
+    )
+    logger.info(
+        "%s answered %d in %.1f ms",
+        endpoint.name if endpoint else "(not permitted)",
+        response.status_code,
+        (time.perf_counter() - started) * 1000,
+    )
+    return response
+
+
+def _result(response: Response) -> str:
+    return {200: "ok", 400: "invalid_request", 403: "forbidden", 503: "no_snapshot"}.get(
+        response.status_code, "error"
+    )
+
+
+def _answer(
+    api: ReportingApi,
+    request: Request,
+    grant: TokenGrant,
+    endpoint: Endpoint | None,
+    name: str,
+) -> Response:
+    # the permission is read from the account now, not from the token: a removed permission
+    # takes effect at once
+    export = api.store.export_by_id(grant.export_id)
+    permission = export.permission(endpoint.name) if export and endpoint else None
+    if endpoint is None or permission is None or endpoint.scope not in grant.scopes:
+        scope = f"emis:{name}" if _SAFE_NAME.fullmatch(name) else None
+        return BearerRefused(
+            403, "insufficient_scope", "the token does not reach this resource", scope
+        ).response(request)
+
+    snapshot = api.snapshots.current()
+    if snapshot is None:
+        return json_error(
+            request,
+            503,
+            "no_snapshot",
+            "no report snapshot has been published yet; the nightly run publishes one",
+            headers={"Retry-After": "300"},
+        )
+    try:
+        page_request = decide(
+            endpoint,
+            permission,
+            request.query_params.multi_items(),
+            today=api.today(),
+            accept=request.headers.get("accept"),
+        )
+    except InvalidParameters as invalid:
+        return json_error(
+            request,
+            400,
+            "invalid_request",
+            "some parameters cannot be used; see details",
+            details=[{"parameter": p.parameter, "problem": p.problem} for p in invalid.problems],
+        )
+
+    page = snapshot.page(endpoint, page_request)
+    headers = _headers(api, request, endpoint, page_request, page, snapshot)
+    if page_request.format == "fixed":
+        return Response(
+            render(endpoint.layout, _fixed_rows(endpoint, page_request, page.rows)),
+            media_type="text/plain; charset=us-ascii",
+            headers=headers,
+        )
+    body = {
+        "record": endpoint.layout.record,
+        "total": page.total,
+        "offset": page_request.offset,
+        "limit": page_request.limit,
+        "snapshot": snapshot.name,
+        "records": [
+            json_row(endpoint.layout, row, mark_unknown=page_request.replace_unknown)
+            for row in page.rows
+        ],
+    }
+    return JSONResponse(body, headers=headers)
+
+
+def _fixed_rows(
+    endpoint: Endpoint, request: PageRequest, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Fields Campus owns render as `@` only when the account asks for it; else blank."""
+    if request.replace_unknown:
+        return rows
+    owned = [e.column for e in endpoint.layout.elements if e.owner == "sis"]
+    return [{**row, **{c: "" for c in owned if row.get(c) is None}} for row in rows]
+
+
+def _headers(
+    api: ReportingApi,
+    request: Request,
+    endpoint: Endpoint,
+    page_request: PageRequest,
+    page: Page,
+    snapshot: ServedSnapshot,
+) -> dict[str, str]:
+    headers = {
+        **NO_STORE,
+        "X-Total-Count": str(page.total),
+        "X-Snapshot": snapshot.name,
+        "Vary": "Accept, Authorization",
+    }
+    if page_request.ignored:
+        headers["X-Ignored-Parameters"] = ",".join(page_request.ignored)
+    if page_request.clamped:
+        headers["X-Limit-Clamped"] = str(page_request.limit)
+    links = _links(api, request, endpoint, page_request, page.total)
+    if links:
+        headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links)
+    return headers
+
+
+def _links(
+    api: ReportingApi,
+    request: Request,
+    endpoint: Endpoint,
+    page_request: PageRequest,
+    total: int,
+) -> list[tuple[str, str]]:
+    """RFC 8288 links to the first, previous, next and last pages, at the public address."""
+    limit, offset = page_request.limit, page_request.offset
+    base = f"{api.settings.api.public_url.rstrip('/')}{BASE_PATH}/{endpoint.name}"
+    # the caller's own parameters, limit included when it sent one, with the page's offset
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "offset"]
+
+    def url(at: int) -> str:
+        return f"{base}?{urlencode([*kept, ('offset', str(at))])}"
+
+    last = max(0, (total - 1) // limit * limit)
+    links = [("first", url(0))]
+    if offset > 0:
+        links.append(("prev", url(max(0, min(offset - limit, last)))))
+    if offset + limit < total:
+        links.append(("next", url(offset + limit)))
+    links.append(("last", url(last)))
+    return links
+
+
+RECORD_ROUTES = [
+    Route(f"{BASE_PATH}/{{name}}", records, methods=["GET"]),
+    Route("/api/{name:path}", records, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+]

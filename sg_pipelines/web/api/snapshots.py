@@ -1,0 +1,178 @@
+"""The published report snapshot, as the record endpoints read it.
+
+The web app never opens the warehouse. It attaches the snapshot the pointer
+`snapshots/current.json` names, `READ_ONLY`, to an in-memory DuckDB database of its own, and
+keeps that while the pointer stays: a nightly run writes the warehouse and publishes a new file
+without waiting on any reader, and a request never waits on a run. When the pointer moves, the
+next request attaches the new file; requests already running finish on the old one.
+
+Records are built with the EMIS builders for the caller's parameters, once per snapshot and
+parameter set (building and student filters aside), into a table of the in-memory database; a
+page is then a filter, a sort, a limit and an offset over it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from sg_pipelines.emis.records import BUILDERS
+from sg_pipelines.emis.snapshot import POINTER, snapshot_dir
+from sg_pipelines.web.api.options import Endpoint, PageRequest
+
+logger = logging.getLogger(__name__)
+
+MAX_CACHED_RECORD_SETS = 64
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    total: int
+
+
+class ServedSnapshot:
+    """One published snapshot, attached read-only, with the record sets built from it so far."""
+
+    def __init__(self, path: Path, pointer: dict[str, Any]) -> None:
+        self.path = path
+        self.name = path.name
+        self.published_at: str | None = pointer.get("published_at")
+        self.row_counts: dict[str, int] = dict(pointer.get("row_counts") or {})
+        self._db = duckdb.connect(":memory:")
+        quoted = str(path).replace("'", "''")
+        self._db.execute(f"ATTACH '{quoted}' AS snapshot (READ_ONLY)")
+        self._built: OrderedDict[tuple[str, Any], str] = OrderedDict()
+        self._lock = threading.Lock()
+        self._building: dict[tuple[str, Any], threading.Lock] = {}
+        self._serial = 0
+
+    @contextmanager
+    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        cursor = self._db.cursor()
+        try:
+            cursor.execute("USE snapshot")
+            cursor.execute("SET TimeZone = 'UTC'")
+            yield cursor
+        finally:
+            cursor.close()
+
+    def page(self, endpoint: Endpoint, request: PageRequest) -> Page:
+        """One page of records for a request, and how many records match it in all."""
+        report = request.report
+        key = (endpoint.name, report.model_copy(update={"building_irn": None,
+                                                         "emis_student_ids": None}))  # fmt: skip
+        table = self._record_set(endpoint, key)
+
+        filters, parameters = [], []
+        if report.building_irn is not None:
+            filters.append("building_irn = ?")
+            parameters.append(report.building_irn)
+        if report.emis_student_ids is not None:
+            filters.append("list_contains(?::VARCHAR[], emis_student_id)")
+            parameters.append(list(report.emis_student_ids))
+        where = f"WHERE {' AND '.join(filters)}" if filters else ""
+        # sort keys come from the endpoint's allow-list only; the builder's order breaks ties
+        order = [f'"{column}" {"DESC" if desc else "ASC"}' for column, desc in request.sort]
+        order.append(endpoint.order)
+
+        with self._cursor() as cursor:
+            [(total,)] = cursor.execute(
+                f"SELECT count(*) FROM memory.main.{table} {where}", parameters
+            ).fetchall()
+            result = cursor.execute(
+                f"SELECT * FROM memory.main.{table} {where} ORDER BY {', '.join(order)} "
+                "LIMIT ? OFFSET ?",
+                [*parameters, request.limit, request.offset],
+            )
+            columns = [column[0] for column in result.description]
+            rows = [dict(zip(columns, values, strict=True)) for values in result.fetchall()]
+        return Page(rows, total)
+
+    def _record_set(self, endpoint: Endpoint, key: tuple[str, Any]) -> str:
+        """The in-memory table holding a record set, built on first use (once, under a lock)."""
+        with self._lock:
+            table = self._built.get(key)
+            if table is not None:
+                self._built.move_to_end(key)
+                return table
+            building = self._building.setdefault(key, threading.Lock())
+
+        with building:
+            with self._lock:
+                table = self._built.get(key)
+            if table is not None:
+                return table
+            started = time.perf_counter()
+            with self._lock:
+                self._serial += 1
+                table = f"{endpoint.table}_{self._serial}"
+            with self._cursor() as cursor:
+                BUILDERS[endpoint.table](cursor, key[1]).to_table(f"memory.main.{table}")
+            with self._lock:
+                self._built[key] = table
+                self._building.pop(key, None)
+                evicted = (
+                    self._built.popitem(last=False)[1]
+                    if len(self._built) > MAX_CACHED_RECORD_SETS
+                    else None
+                )
+            if evicted:
+                with self._cursor() as cursor:
+                    cursor.execute(f"DROP TABLE IF EXISTS memory.main.{evicted}")
+            logger.info(
+                "built %s from snapshot %s in %.0f ms",
+                endpoint.table,
+                self.name,
+                (time.perf_counter() - started) * 1000,
+            )
+        return table
+
+    def describe(self) -> dict[str, Any]:
+        """What `/healthz` says about the snapshot served."""
+        return {"file": self.name, "publishedAt": self.published_at, "rowCounts": self.row_counts}
+
+
+class SnapshotSource:
+    """The snapshot to serve now, following the pointer under the district's home."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = Path(home)
+        self._served: ServedSnapshot | None = None
+        self._seen: tuple[int, int, int] | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> ServedSnapshot | None:
+        """The published snapshot, or None before the first publish."""
+        pointer = snapshot_dir(self.home) / POINTER
+        try:
+            stat = pointer.stat()
+        except FileNotFoundError:
+            return None
+        seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if self._served is not None and seen == self._seen:
+                return self._served
+            try:
+                data = json.loads(pointer.read_text(encoding="utf-8"))
+                path = snapshot_dir(self.home) / data["file"]
+            except (OSError, ValueError, KeyError, TypeError):
+                logger.warning("the snapshot pointer could not be read; serving the last one")
+                return self._served
+            if not path.exists():
+                return self._served
+            if self._served is None or self._served.path != path:
+                self._served = ServedSnapshot(path, data)
+                logger.info("serving report snapshot %s", path.name)
+            self._seen = seen
+            return self._served
