@@ -77,7 +77,7 @@ def _collection_asset(collection: Collection) -> AssetsDefinition:
         with connect(warehouse) as conn, oneroster.client(log=context.log) as client:
             run = begin_sync(
                 conn,
-                context.run_id,
+                context.run.run_id,
                 requested_mode(context),
                 lookback_seconds=oneroster.delta_lookback_seconds,
             )
@@ -123,14 +123,14 @@ def roster_sync_report(
     """Closes this run's row of `roster_sync_log` (complete, partial or failed) and records the
     references that point at records Campus did not send."""
     with connect(warehouse) as conn:
-        status, message = finish_sync(conn, context.run_id)
-        unresolved = record_unresolved_references(conn, context.run_id)
+        status, message = finish_sync(conn, context.run.run_id)
+        unresolved = record_unresolved_references(conn, context.run.run_id)
         counts = conn.execute(
-            "SELECT counts FROM roster_sync_log WHERE sync_id = ?", [context.run_id]
+            "SELECT counts FROM roster_sync_log WHERE sync_id = ?", [context.run.run_id]
         ).fetchall()
 
     log = context.log.info if status == "complete" else context.log.error
-    log(f"roster sync {context.run_id}: {status}" + (f" ({message})" if message else ""))
+    log(f"roster sync {context.run.run_id}: {status}" + (f" ({message})" if message else ""))
     return MaterializeResult(
         metadata={
             "sync_status": status,

@@ -1,8 +1,9 @@
 """Response bodies kept as files while a collection is pulled, so memory stays flat.
 
 Each fetch worker writes its page to the pull's directory and counts the records there with
-DuckDB, which releases the GIL while it reads. Paging needs only that count; the staging SQL
-reads the files later, a batch at a time. A body without the collection's envelope is an
+DuckDB, which releases the GIL while it reads; one page is counted at a time, so only one body
+is ever parsed in memory. Paging needs only that count; the staging SQL reads the files later,
+a batch at a time. A body without the collection's envelope is an
 `EnvelopeError`, exactly as when it is parsed in Python.
 """
 
@@ -34,13 +35,13 @@ class PageFiles:
     """Writes the pages of one collection's pull to a temporary directory; a context manager
     that removes the directory, whatever is left in it, on exit."""
 
-    def __init__(self, collection: Collection, directory: Path | None = None) -> None:
+    def __init__(self, collection: Collection) -> None:
         self.collection = collection
-        self.directory = Path(tempfile.mkdtemp(prefix=f"roster-{collection.name}-", dir=directory))
+        self.directory = Path(tempfile.mkdtemp(prefix=f"roster-{collection.name}-"))
         self._names = itertools.count()
         self._db = duckdb.connect()
         self._db.execute("SET threads = 1")
-        self._local = threading.local()
+        self._counting = threading.Lock()
         # json_array_length is NULL without the key and 0 for any non-list, so only a positive
         # count is certain; anything else is decided by the Python reading of the body
         self._count_sql = (
@@ -64,11 +65,9 @@ class PageFiles:
         return PageFile(path, count, len(content))
 
     def _count(self, path: Path) -> int | None:
-        cursor = getattr(self._local, "cursor", None)
-        if cursor is None:
-            cursor = self._local.cursor = self._db.cursor()
-        try:
-            row = cursor.execute(self._count_sql, [str(path)]).fetchone()
-        except duckdb.Error:
-            return None
+        with self._counting:
+            try:
+                row = self._db.execute(self._count_sql, [str(path)]).fetchone()
+            except duckdb.Error:
+                return None
         return row[0] if row else None

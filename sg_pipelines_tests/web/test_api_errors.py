@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
-from starlette.testclient import TestClient
 
 from sg_pipelines.web.api.errors import CorrelationMiddleware
+from sg_pipelines_tests.web.api_support import serve
 
 
 def failing(request):
@@ -25,8 +26,8 @@ def app() -> Starlette:
 
 
 def test_an_unexpected_error_is_a_json_500_with_a_correlation_id_and_no_message(caplog):
-    with caplog.at_level(logging.ERROR), TestClient(app(), raise_server_exceptions=False) as client:
-        response = client.get("/api/v1/boom")
+    with caplog.at_level(logging.ERROR), serve(lambda url: app()) as url:
+        response = httpx.get(f"{url}/api/v1/boom")
 
     body = response.json()
     assert response.status_code == 500
@@ -40,8 +41,8 @@ def test_an_unexpected_error_is_a_json_500_with_a_correlation_id_and_no_message(
 
 
 def test_paths_outside_the_api_keep_their_own_error_handling():
-    with TestClient(app(), raise_server_exceptions=False) as client:
-        response = client.get("/elsewhere")
+    with serve(lambda url: app()) as url:
+        response = httpx.get(f"{url}/elsewhere")
 
     assert response.status_code == 500
     assert "x-correlation-id" not in response.headers

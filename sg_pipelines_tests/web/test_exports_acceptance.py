@@ -5,13 +5,12 @@ client id and secret once, the credentials work, and a second visit shows no sec
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from sg_pipelines.appdb.exports import ExportStore
-from sg_pipelines.web.exports.admin import add_export, rotate_secret
+from sg_pipelines.web.exports.admin import InvitationLink, add_export, rotate_secret
 from sg_pipelines_tests.smtp_server import LoopbackSmtpServer
 from sg_pipelines_tests.web.api_support import (
     CLIENT_ID_PATTERN,
@@ -35,7 +34,7 @@ def district(tmp_path):
             yield settings, smtp, client
 
 
-def add(settings) -> Iterator:
+def add(settings) -> InvitationLink:
     return add_export(
         settings,
         name="Campus state reporting",

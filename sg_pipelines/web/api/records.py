@@ -12,6 +12,7 @@ endpoint, time, result, status and correlation id; never its parameters.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -20,7 +21,7 @@ from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from sg_pipelines.appdb.exports import TokenGrant
@@ -65,7 +66,7 @@ def _records(api: ReportingApi, request: Request, token: str) -> Response:
     name = request.path_params.get("name", "")
     endpoint = ENDPOINTS.get(name) if request.url.path == f"{BASE_PATH}/{name}" else None
     response = _answer(api, request, grant, endpoint, name)
-    api.store.record_call(
+    api.record_call(
         audit_endpoint(name) if endpoint is None else endpoint.name,
         _result(response),
         response.status_code,
@@ -131,15 +132,27 @@ def _answer(
             details=[{"parameter": p.parameter, "problem": p.problem} for p in invalid.problems],
         )
 
-    page = snapshot.page(endpoint, page_request)
-    headers = _headers(api, request, endpoint, page_request, page, snapshot)
+    key = (endpoint.name, page_request)
+    cached = snapshot.rendered(key)
+    if cached is None:
+        page = snapshot.page(endpoint, page_request)
+        cached = (_body(endpoint, page_request, page, snapshot), page.total)
+        snapshot.keep_rendered(key, *cached)
+    body, total = cached
+    headers = _headers(api, request, endpoint, page_request, total, snapshot)
+    media_type = (
+        "text/plain; charset=us-ascii" if page_request.format == "fixed" else "application/json"
+    )
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def _body(
+    endpoint: Endpoint, page_request: PageRequest, page: Page, snapshot: ServedSnapshot
+) -> bytes:
     if page_request.format == "fixed":
-        return Response(
-            render(endpoint.layout, _fixed_rows(endpoint, page_request, page.rows)),
-            media_type="text/plain; charset=us-ascii",
-            headers=headers,
-        )
-    body = {
+        rows = _fixed_rows(endpoint, page_request, page.rows)
+        return render(endpoint.layout, rows).encode("ascii")
+    document = {
         "record": endpoint.layout.record,
         "total": page.total,
         "offset": page_request.offset,
@@ -150,7 +163,7 @@ def _answer(
             for row in page.rows
         ],
     }
-    return JSONResponse(body, headers=headers)
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _fixed_rows(
@@ -168,12 +181,12 @@ def _headers(
     request: Request,
     endpoint: Endpoint,
     page_request: PageRequest,
-    page: Page,
+    total: int,
     snapshot: ServedSnapshot,
 ) -> dict[str, str]:
     headers = {
         **NO_STORE,
-        "X-Total-Count": str(page.total),
+        "X-Total-Count": str(total),
         "X-Snapshot": snapshot.name,
         "Vary": "Accept, Authorization",
     }
@@ -181,7 +194,7 @@ def _headers(
         headers["X-Ignored-Parameters"] = ",".join(page_request.ignored)
     if page_request.clamped:
         headers["X-Limit-Clamped"] = str(page_request.limit)
-    links = _links(api, request, endpoint, page_request, page.total)
+    links = _links(api, request, endpoint, page_request, total)
     if links:
         headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links)
     return headers

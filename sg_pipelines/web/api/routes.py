@@ -14,14 +14,14 @@ from sg_pipelines.web.api.token import token
 
 
 async def healthz(request: Request) -> Response:
-    """`GET /healthz`: liveness, and which report snapshot the API serves (null before the
-    first publish)."""
+    """`GET /healthz`: liveness, and which report snapshot the API serves (no `snapshot` key
+    before the first publish)."""
     api: ReportingApi = request.app.state.api
     snapshot = await run_in_threadpool(api.snapshots.current)
-    return JSONResponse(
-        {"status": "ok", "snapshot": snapshot.describe() if snapshot else None},
-        headers={"Cache-Control": "no-store"},
-    )
+    body: dict[str, object] = {"status": "ok"}
+    if snapshot is not None:
+        body["snapshot"] = snapshot.describe()
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 API_ROUTES = [

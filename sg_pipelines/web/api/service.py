@@ -60,6 +60,9 @@ class ReportingApi:
         self._ready = False
         self._ready_lock = threading.Lock()
         self._last_sweep = 0.0
+        # one writer at a time inside this process: SQLite's own busy wait sleeps in steps of
+        # up to 100 ms, which a request must never pay for another request's audit row
+        self.write_lock = threading.Lock()
 
     @property
     def key(self) -> bytes:
@@ -80,6 +83,11 @@ class ReportingApi:
             store = ExportStore(self.settings.app_database, migrate_schema=False)
             self._local.store = store
         return store
+
+    def record_call(self, endpoint: str, result: str, status: int, **fields: object) -> None:
+        """Write one audit row (see `ExportStore.record_call`), serialised in this process."""
+        with self.write_lock:
+            self.store.record_call(endpoint, result, status, **fields)
 
     def today(self) -> date:
         return district_today(self.settings.timezone)

@@ -8,7 +8,9 @@ next request attaches the new file; requests already running finish on the old o
 
 Records are built with the EMIS builders for the caller's parameters, once per snapshot and
 parameter set (building and student filters aside), into a table of the in-memory database; a
-page is then a filter, a sort, a limit and an offset over it.
+page is then a filter, a sort, a limit and an offset over it. Rendered pages are kept too (64 MB
+at most, least recently used first out), so a page asked again (a retry, a second client, the
+next report of the day) costs only the token check and the audit row.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sg_pipelines.web.api.options import Endpoint, PageRequest
 logger = logging.getLogger(__name__)
 
 MAX_CACHED_RECORD_SETS = 64
+MAX_CACHED_PAGE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,28 @@ class ServedSnapshot:
         self._lock = threading.Lock()
         self._building: dict[tuple[str, Any], threading.Lock] = {}
         self._serial = 0
+        self._pages: OrderedDict[Any, tuple[bytes, int]] = OrderedDict()
+        self._page_bytes = 0
+
+    def rendered(self, key: Any) -> tuple[bytes, int] | None:
+        """A response body rendered before for the same endpoint and effective options, with
+        its total; the snapshot never changes, so neither does the page."""
+        with self._lock:
+            found = self._pages.get(key)
+            if found is not None:
+                self._pages.move_to_end(key)
+            return found
+
+    def keep_rendered(self, key: Any, body: bytes, total: int) -> None:
+        """Remember a rendered page, dropping the least recently used beyond the byte budget."""
+        with self._lock:
+            if key in self._pages or len(body) > MAX_CACHED_PAGE_BYTES // 8:
+                return
+            self._pages[key] = (body, total)
+            self._page_bytes += len(body)
+            while self._page_bytes > MAX_CACHED_PAGE_BYTES:
+                _, (dropped, _) = self._pages.popitem(last=False)
+                self._page_bytes -= len(dropped)
 
     @contextmanager
     def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:

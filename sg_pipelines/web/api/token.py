@@ -136,7 +136,7 @@ def _token(api: ReportingApi, call: TokenCall, request: Request) -> Response:
         scopes = _granted_scopes(export, params.get("scope"))
     except Refused as refused:
         status = refused.status
-        api.store.record_call(
+        api.record_call(
             "token",
             refused.error,
             status,
@@ -151,10 +151,11 @@ def _token(api: ReportingApi, call: TokenCall, request: Request) -> Response:
     now = api.clock()
     access_token = new_token()
     ttl = api.settings.api.token_ttl_seconds
-    api.store.add_token(
-        token_digest(access_token), export.id, scopes, issued_at=now, expires_at=now + ttl
-    )
-    api.store.record_call(
+    with api.write_lock:
+        api.store.add_token(
+            token_digest(access_token), export.id, scopes, issued_at=now, expires_at=now + ttl
+        )
+    api.record_call(
         "token", "issued", 200, export_id=export.id, client_id=export.client_id,
         correlation_id=call.correlation_id,
     )  # fmt: skip

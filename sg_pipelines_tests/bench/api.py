@@ -1,0 +1,323 @@
+"""Reporting API benchmark: 1,000-record pages of GE and FD for a 50,000-student district, pulled
+by 16 concurrent clients while a nightly-like run writes the warehouse.
+
+The district is generated, linked and published as a report snapshot first (not timed). The app
+runs in its own process (uvicorn, one worker) on loopback; the load generator is an httpx
+asyncio client pool in this process: 16 tasks, each with its own token, paging through GE and FD.
+Meanwhile a third process holds the warehouse open read-write (DuckDB's exclusive lock) and
+rebuilds the five record tables over and over, as the nightly run does. Latency is measured at
+the client, loopback HTTP included, after one warm-up request per record set (which builds it
+from the snapshot; timed separately). Next to it: the same page queried directly in DuckDB, by
+the builder on the snapshot and from the API's built record set. Writes the "Reporting API"
+section of docs/benchmarks.md.
+
+Run: `python -m sg_pipelines_tests.bench.api [--students 50000] [--seconds 30]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import httpx
+
+from sg_pipelines.emis.ranges import default_request
+from sg_pipelines.emis.records import build_fd, build_ge
+from sg_pipelines.emis.snapshot import current_snapshot, open_snapshot
+from sg_pipelines.settings import ApiSettings, Settings
+from sg_pipelines.web.api.options import ENDPOINTS, decide
+from sg_pipelines.web.api.snapshots import ServedSnapshot
+from sg_pipelines.web.exports.admin import add_export, build_permissions
+from sg_pipelines_tests.web.api_support import accept, publish_district
+
+SECTION_TITLE = "## Reporting API"
+BENCHMARKS = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
+CLIENTS = 16
+PAGE = 1000
+P99_TARGET_MS = 100.0
+
+NIGHTLY_RUN = """
+import sys
+from datetime import date
+from sg_pipelines.emis.ranges import default_request
+from sg_pipelines.emis.records import BUILDERS
+from sg_pipelines.emis.tables import replace_table
+from sg_pipelines.warehouse import connect
+
+request = default_request(date.today())
+with connect(sys.argv[1]) as conn:
+    rounds = 0
+    while True:
+        for table, builder in BUILDERS.items():
+            replace_table(conn, table, builder(conn, request))
+        rounds += 1
+        print(rounds, flush=True)
+"""
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Load:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"ge": [], "fd": []})
+    errors: int = 0
+    first_ms: dict[str, float] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    nightly_rounds: int = 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_app(home: Path, app_database_url: str, url: str, port: int) -> subprocess.Popen:
+    environment = {
+        **os.environ,
+        "SG_HOME": str(home),
+        "SG_APP_DATABASE_URL": app_database_url,
+        "SG_API__PUBLIC_URL": url,
+        "SG_API__FAILED_AUTH_LIMIT_PER_ADDRESS": "100000",
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "sg_pipelines.web:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env=environment)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the app did not start")
+
+
+async def pull(url: str, tokens: list[str], seconds: float, load: Load) -> None:
+    """16 clients paging through GE and FD until the time is up."""
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        # warm-up: the first request of each record set builds it from the snapshot
+        for endpoint in ("ge", "fd"):
+            started = time.perf_counter()
+            response = await client.get(
+                f"/api/v1/stateReporting/{endpoint}",
+                params={"limit": PAGE},
+                headers={"Authorization": f"Bearer {tokens[0]}"},
+            )
+            load.first_ms[endpoint] = (time.perf_counter() - started) * 1000
+            load.totals[endpoint] = int(response.headers["x-total-count"])
+
+        stop = time.monotonic() + seconds
+
+        async def one_client(number: int) -> None:
+            headers = {"Authorization": f"Bearer {tokens[number]}"}
+            request = number
+            while time.monotonic() < stop:
+                endpoint = ("ge", "fd")[request % 2]
+                pages = max(1, -(-load.totals[endpoint] // PAGE))
+                offset = (request // 2 % pages) * PAGE
+                started = time.perf_counter()
+                try:
+                    response = await client.get(
+                        f"/api/v1/stateReporting/{endpoint}",
+                        params={"limit": PAGE, "offset": offset},
+                        headers=headers,
+                    )
+                    # the body is read whole; parsing it is the client's cost, not the API's
+                    ok = response.status_code == 200 and b'"records":[{' in response.content
+                except httpx.HTTPError:
+                    ok = False
+                elapsed = (time.perf_counter() - started) * 1000
+                if ok:
+                    load.latencies[endpoint].append(elapsed)
+                else:
+                    load.errors += 1
+                request += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(one_client(number) for number in range(CLIENTS)))
+        load.seconds = time.monotonic() - started
+
+
+def direct_timings(home: Path, settings: Settings) -> dict[str, tuple[float, float]]:
+    """Per endpoint: median ms of one 1,000-record page built by the builder on the snapshot,
+    and of the same page from a built record set (the API's query without HTTP and JSON)."""
+    path = current_snapshot(home)
+    request = default_request(date.today())
+    builders = {"ge": build_ge, "fd": build_fd}
+    permissions = {p.endpoint: p for p in build_permissions(settings, ["ge", "fd"])}
+    served = ServedSnapshot(path, {})
+    results = {}
+    for name, builder in builders.items():
+        endpoint = ENDPOINTS[name]
+        built = []
+        with open_snapshot(path) as conn:
+            for offset in (0, PAGE, 2 * PAGE) * 2:
+                started = time.perf_counter()
+                builder(conn, request).limit(PAGE, offset).fetchall()
+                built.append((time.perf_counter() - started) * 1000)
+        paged = []
+        for offset in (0, PAGE, 2 * PAGE) * 10:
+            page_request = decide(
+                endpoint,
+                permissions[name],
+                [("limit", str(PAGE)), ("offset", str(offset))],
+                today=date.today(),
+            )
+            started = time.perf_counter()
+            served.page(endpoint, page_request)
+            paged.append((time.perf_counter() - started) * 1000)
+        results[name] = (statistics.median(built), statistics.median(paged[3:]))
+    return results
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def benchmark(
+    students: int, seconds: float, directory: Path, *, writer: bool = True
+) -> tuple[Load, dict, float]:
+    started = time.monotonic()
+    built = publish_district(directory, students)
+    setup = time.monotonic() - started
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        home=directory,
+        app_database_url=built.app_database_url,
+        api=ApiSettings(public_url=url),
+    )
+    direct = direct_timings(directory, settings)
+
+    app = start_app(directory, built.app_database_url, url, port)
+    nightly = None
+    load = Load()
+    try:
+        link = add_export(
+            settings, name="Campus", contact_first_name="Bench", contact_last_name="Mark",
+            contact_email="bench@district.test", endpoints=["ge", "fd"], send=False,
+        )  # fmt: skip
+        with httpx.Client(base_url=url, timeout=30) as client:
+            client_id, secret = accept(client, link.url)
+            tokens = [
+                client.post(
+                    "/oauth/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=(client_id, secret),
+                ).json()["access_token"]
+                for _ in range(CLIENTS)
+            ]
+        if writer:
+            nightly = subprocess.Popen(
+                [sys.executable, "-c", NIGHTLY_RUN, str(built.warehouse)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            time.sleep(2)  # let the run take the warehouse lock and start writing
+        asyncio.run(pull(url, tokens, seconds, load))
+    finally:
+        if nightly is not None:
+            nightly.terminate()
+            output, _ = nightly.communicate(timeout=30)
+            rounds = [line for line in output.split() if line.isdigit()]
+            load.nightly_rounds = int(rounds[-1]) if rounds else 0
+        app.terminate()
+        app.wait(30)
+    return load, direct, setup
+
+
+def render(students: int, load: Load, direct: dict, setup: float) -> str:
+    everything = load.latencies["ge"] + load.latencies["fd"]
+    p99 = percentile(everything, 0.99)
+    met_p99 = "yes" if p99 < P99_TARGET_MS else "**no**"
+    met_errors = "yes" if load.errors == 0 else "**no**"
+    rows = []
+    for name in ("ge", "fd"):
+        values = load.latencies[name]
+        built_ms, paged_ms = direct[name]
+        rows.append(
+            f"| {name.upper()} | {load.totals[name]:,} | {len(values):,} | "
+            f"{percentile(values, 0.5):.1f} | {percentile(values, 0.99):.1f} | "
+            f"{max(values):.1f} | {paged_ms:.1f} | {built_ms:.1f} | {load.first_ms[name]:.0f} |"
+        )
+    requests = len(everything) + load.errors
+    machine = f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}"
+    return f"""{SECTION_TITLE}
+
+1,000-record pages of GE and FD pulled over loopback by {CLIENTS} concurrent clients (httpx
+asyncio pool, one token each) from the app in its own uvicorn process, for {load.seconds:.0f} s,
+while another process held the warehouse read-write and rebuilt the five record tables
+({load.nightly_rounds} rounds). Latency at the client; the first request of each record set
+builds it from the snapshot and is timed apart. "DuckDB page" is the API's page query on the
+built record set, without HTTP or JSON; "DuckDB builder" builds the page from the snapshot's
+inputs with no record set, as a request would without the cache. Command:
+`python -m sg_pipelines_tests.bench.api --students {students} --seconds {load.seconds:.0f}`.
+
+- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
+- Machine: {machine}, Python {sys.version.split()[0]} (server, load generator and writer share it)
+- District: {students:,} students (seed 7), published snapshot (setup {setup:.0f} s)
+- Requests: {requests:,} ({requests / load.seconds:.0f}/s), errors {load.errors}
+
+| Record | Records | Requests | p50 ms | p99 ms | max ms | DuckDB page ms | DuckDB builder ms \
+| first request ms |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
+{chr(10).join(rows)}
+
+| Target | Measured | Met |
+|---|---:|---|
+| p99 under {P99_TARGET_MS:.0f} ms | {p99:.1f} ms | {met_p99} |
+| zero errors | {load.errors} | {met_errors} |
+"""
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace this benchmark's section of `path` (or append it); other sections stay."""
+    text = path.read_text(encoding="utf-8")
+    pattern = re.compile(rf"^{re.escape(SECTION_TITLE)}\n.*?(?=^## |\Z)", re.M | re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip("\n") + "\n"
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=50_000)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--output", type=Path, default=BENCHMARKS)
+    parser.add_argument("--no-writer", action="store_true", help="no nightly-like run (baseline)")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="sg-bench-api-") as scratch:
+        load, direct, setup = benchmark(
+            args.students, args.seconds, Path(scratch), writer=not args.no_writer
+        )
+    section = render(args.students, load, direct, setup)
+    write_section(args.output, section)
+    sys.stdout.write(section)
+
+
+if __name__ == "__main__":
+    main()
