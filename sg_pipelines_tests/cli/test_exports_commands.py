@@ -1,0 +1,83 @@
+"""`sg-pipelines exports ...` against a real app-database file and a real SMTP server."""
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from sg_pipelines.cli import app
+from sg_pipelines_tests.smtp_server import smtp_server  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, smtp_server):  # noqa: F811
+    monkeypatch.setenv("SG_HOME", str(tmp_path))
+    settings = smtp_server.settings()
+    monkeypatch.setenv("SG_SMTP__HOST", settings.host)
+    monkeypatch.setenv("SG_SMTP__PORT", str(settings.port))
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, ["exports", *args])
+
+
+ADD = [
+    "add",
+    "--name",
+    "Campus EMIS",
+    "--first-name",
+    "Pat",
+    "--last-name",
+    "Lee",
+    "--email",
+    "pat.lee@district.example.org",
+    "--endpoint",
+    "ge",
+    "--endpoint",
+    "fd",
+    "--max-page-size",
+    "500",
+    "--replace-unknown",
+]
+
+
+def test_add_mails_the_link_and_show_never_prints_a_secret(cli, smtp_server):  # noqa: F811
+    added = cli(*ADD)
+
+    assert added.exit_code == 0, added.output
+    assert "Mailed the acceptance link" in added.output
+    [mail] = smtp_server.wait_for(1)
+    assert mail["To"] == "pat.lee@district.example.org"
+    assert re.search(r"/exports/accept/\S+", mail.get_content())
+
+    shown = cli("show", "Campus EMIS")
+    assert shown.exit_code == 0, shown.output
+    assert "Campus EMIS" in shown.output
+    assert "secret" not in shown.output.lower() or "never" in shown.output.lower()
+
+    listed = cli("list")
+    assert "Campus EMIS" in listed.output and "ge" in listed.output
+
+
+def test_update_disable_and_enable(cli):
+    assert cli(*ADD).exit_code == 0
+
+    updated = cli("update", "Campus EMIS", "--endpoint", "gq")
+    assert updated.exit_code == 0, updated.output
+    assert "gq" in updated.output
+
+    assert "disabled" in cli("disable", "Campus EMIS").output
+    assert "disabled" not in cli("enable", "Campus EMIS").output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["show", "No Such Export"],
+        ["disable", "No Such Export"],
+        [*ADD[:-5], "--endpoint", "grades"],
+    ],
+)
+def test_mistakes_get_a_clear_error_and_exit_1(cli, args):
+    result = cli(*args)
+
+    assert result.exit_code == 1
+    assert "error:" in result.output
