@@ -43,6 +43,7 @@ from sg_pipelines.programs.partitions import (
     partition_key,
     program_day_partitions,
 )
+from sg_pipelines.reporting.assets import reporting_assets
 from sg_pipelines.resources import SettingsResource
 from sg_pipelines.roster.assets import roster_assets
 from sg_pipelines.roster.checks import roster_checks
@@ -198,6 +199,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             *roster_assets,
             *identity_assets,
             *emis_assets,
+            *reporting_assets,
             *build_badge_assets(settings),
             *build_flag_assets(settings),
         ],
