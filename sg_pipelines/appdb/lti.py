@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from sg_pipelines.appdb.migrate import migrate
-from sg_pipelines.appdb.url import open_connection
+from sg_pipelines.appdb.store import SqliteStore
 
 REGISTRATION_COLUMNS = (
     "id, district, issuer, client_id, auth_login_url, key_set_url, launch_url, frame_origin"
@@ -94,37 +91,8 @@ class ViewAuditEntry:
     result: str
 
 
-class LtiStore:
+class LtiStore(SqliteStore):
     """LTI tables of the app database at `url`; one connection, so one per thread."""
-
-    def __init__(self, url: str, *, migrate_schema: bool = True) -> None:
-        self._conn = open_connection(url)
-        if migrate_schema:
-            migrate(self._conn)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._conn.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
 
     # registrations
 
