@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import posixpath
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,6 +31,7 @@ from sg_pipelines.emis.layouts import LAYOUTS, Layout
 from sg_pipelines.emis.snapshot import open_snapshot
 from sg_pipelines.notify.alerts import push_failure_alert, send_quietly
 from sg_pipelines.settings import SmtpSettings
+from sg_pipelines.sftp_drop import connect_options, deliver
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,6 @@ RECORD_SETS: dict[str, tuple[str, str]] = {
     "ohioPreId": ("ohio_pre_id", "PREID.txt"),
 }
 COMPLETE_FILE = "COMPLETE"
-PARTIAL_SUFFIX = ".partial"
 
 
 @dataclass(frozen=True)
@@ -236,44 +235,30 @@ async def _upload(
     snapshot_name: str,
     written: list[PushedFile],
 ) -> None:
-    options: dict[str, Any] = {
-        "port": target.port,
-        "username": target.username,
-        "known_hosts": target.known_hosts if target.known_hosts is not None else (),
-        "connect_timeout": target.connect_timeout_seconds,
-        "agent_path": None,
-    }
-    if target.password is not None:
-        options.update(password=target.password, client_keys=None)
-    marker = posixpath.join(target.remote_dir, COMPLETE_FILE)
+    options = connect_options(
+        port=target.port,
+        username=target.username,
+        known_hosts=target.known_hosts,
+        connect_timeout=target.connect_timeout_seconds,
+        password=target.password,
+    )
 
-    async with (
-        asyncssh.connect(target.host, **options) as conn,
-        conn.start_sftp_client() as sftp,
-    ):
-        # while a new set is on its way there is no marker: readers wait
-        if await sftp.exists(marker):
-            await sftp.remove(marker)
-        for name, (rows, content) in files.items():
-            await _write_then_rename(sftp, posixpath.join(target.remote_dir, name), content)
-            written.append(PushedFile(name, rows, len(content)))
+    def marker() -> bytes:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         listing = "".join(f"{file.name} {file.rows}\n" for file in written)
-        await _write_then_rename(sftp, marker, f"{snapshot_name} {stamp}\n{listing}".encode())
+        return f"{snapshot_name} {stamp}\n{listing}".encode()
 
-
-async def _write_then_rename(sftp: asyncssh.SFTPClient, path: str, content: bytes) -> None:
-    """Write under a temporary name, then rename over `path`."""
-    partial = f"{path}{PARTIAL_SUFFIX}"
-    async with sftp.open(partial, "wb") as handle:
-        await handle.write(content)
-    try:
-        await sftp.posix_rename(partial, path)
-    except asyncssh.SFTPOpUnsupported:
-        # plain SFTP rename refuses to replace: the old file goes first
-        if await sftp.exists(path):
-            await sftp.remove(path)
-        await sftp.rename(partial, path)
+    await deliver(
+        target.host,
+        options,
+        target.remote_dir,
+        [(name, content) for name, (_, content) in files.items()],
+        COMPLETE_FILE,
+        marker,
+        on_written=lambda name, content: written.append(
+            PushedFile(name, files[name][0], len(content))
+        ),
+    )
 
 
 def _blank_unknown(layout: Layout, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

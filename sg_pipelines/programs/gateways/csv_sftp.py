@@ -16,7 +16,6 @@ import asyncio
 import csv
 import io
 import logging
-import posixpath
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +32,7 @@ from sg_pipelines.programs.gateways.base import (
 )
 from sg_pipelines.programs.viewer_links import ViewerLinks
 from sg_pipelines.roster.retry import Backoff
+from sg_pipelines.sftp_drop import connect_options, deliver
 
 logger = logging.getLogger(__name__)
 
@@ -173,39 +173,19 @@ class CsvSftpGateway:
             return attempt, None
 
     async def _upload(self, content: bytes) -> None:
-        options = {
-            "port": self.port,
-            "username": self.username,
-            "known_hosts": self._known_hosts if self._known_hosts is not None else (),
-            "connect_timeout": self._connect_timeout,
-            "agent_path": None,
-        }
-        if self._password is not None:
-            options.update(password=self._password, client_keys=None)
-        target = posixpath.join(self.remote_dir, DOCUMENTS_FILE)
-        marker = posixpath.join(self.remote_dir, COMPLETE_FILE)
+        options = connect_options(
+            port=self.port,
+            username=self.username,
+            known_hosts=self._known_hosts,
+            connect_timeout=self._connect_timeout,
+            password=self._password,
+        )
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-        async with (
-            asyncssh.connect(self.host, **options) as conn,
-            conn.start_sftp_client() as sftp,
-        ):
-            # while a new file is on its way there is no marker: readers wait
-            if await sftp.exists(marker):
-                await sftp.remove(marker)
-            await _write_then_rename(sftp, target, content)
-            await _write_then_rename(sftp, marker, f"{stamp}\n".encode())
-
-
-async def _write_then_rename(sftp: asyncssh.SFTPClient, path: str, content: bytes) -> None:
-    """Write under a temporary name, then rename over `path` in one step."""
-    partial = f"{path}.partial"
-    async with sftp.open(partial, "wb") as handle:
-        await handle.write(content)
-    try:
-        await sftp.posix_rename(partial, path)
-    except asyncssh.SFTPOpUnsupported:
-        # plain SFTP rename refuses to replace: the old file goes first
-        if await sftp.exists(path):
-            await sftp.remove(path)
-        await sftp.rename(partial, path)
+        await deliver(
+            self.host,
+            options,
+            self.remote_dir,
+            [(DOCUMENTS_FILE, content)],
+            COMPLETE_FILE,
+            lambda: f"{stamp}\n".encode(),
+        )
