@@ -13,7 +13,10 @@ import typer
 
 from sg_pipelines.settings import SANDBOX_DEFAULT_PORT, default_home
 
-app = typer.Typer(help="sg-pipelines: the Infinite Campus integration of a plan system.")
+app = typer.Typer(
+    help="sg-pipelines: the Infinite Campus integration of a plan system.",
+    pretty_exceptions_enable=False,
+)
 sandbox_app = typer.Typer(help="The Campus sandbox: a OneRoster 1.2 provider for demos and tests.")
 app.add_typer(sandbox_app, name="sandbox")
 lti_app = typer.Typer(help="LTI 1.3 registrations of a district's Campus (see docs/lti.md).")
@@ -34,7 +37,11 @@ CsvSample = Annotated[
 
 
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+def main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log what each step does (counts only).")
+    ] = False,
+) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -48,12 +55,20 @@ def demo(
     csv_sample: CsvSample = False,
     home: Annotated[Path | None, typer.Option(help="Where the demo keeps its files.")] = None,
 ) -> None:
-    """Run the nightly job on a generated district served by the sandbox, and summarise it."""
-    from sg_pipelines.demo import run_demo
+    """Run the nightly job on a generated district served by the sandbox, and summarise it.
+
+    The demo starts its own sandbox and points its own settings at it, so `SG_` settings for
+    Campus do not apply here; `--csv-sample` runs one night on the public sample (no plans).
+    """
+    from sg_pipelines.demo import NotADemoHome, run_demo
 
     home = home or default_home() / "demo"
     typer.echo(f"Starting the Campus sandbox and syncing into {home} ...")
-    report = run_demo(home, students=students, seed=seed, csv_sample=csv_sample)
+    try:
+        report = run_demo(home, students=students, seed=seed, csv_sample=csv_sample)
+    except NotADemoHome as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
 
     typer.echo(f"\nDistrict: {report.district}, {report.students_served} students served")
     seeded = report.seeded
@@ -80,7 +95,10 @@ def demo(
 
     typer.echo("\nOpen the Dagster UI on the same data (runs, assets, checks, metadata):")
     typer.echo(f"  DAGSTER_HOME={report.dagster_home} SG_HOME={report.home} \\")
-    typer.echo("    .venv/bin/sg-pipelines ui" + (" --csv-sample" if csv_sample else ""))
+    flags = " --csv-sample" if csv_sample else f" --students {students} --seed {seed}"
+    typer.echo(f"    .venv/bin/sg-pipelines ui{flags}")
+    typer.echo("and read what the syncs and pushes did:")
+    typer.echo(f"  SG_HOME={report.home} .venv/bin/sg-pipelines status")
     if not all(run.success for run in report.runs):
         raise typer.Exit(code=1)
 
@@ -469,7 +487,7 @@ def exports_list() -> None:
         typer.echo("No data exports yet: see `sg-pipelines exports add --help`.")
     for export in exports:
         endpoints = ", ".join(permission.endpoint for permission in export.permissions)
-        typer.echo(f"{export.name:<28}{export_state(export):<22}{endpoints}")
+        typer.echo(f"{export.name:<28}{export.client_id:<28}{export_state(export):<46} {endpoints}")
 
 
 @exports_app.command("show")
@@ -580,5 +598,40 @@ def sandbox_serve(
     serve_forever(host, port, district)
 
 
+def run() -> None:
+    """The `sg-pipelines` entry point: a user sees one line per problem, never a traceback."""
+    import yaml
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted; nothing half-written is kept, run the command again", err=True)
+        raise SystemExit(130) from None
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors(include_url=False, include_input=False)
+        )
+        typer.echo(f"error: invalid settings: {problems}", err=True)
+        raise SystemExit(2) from None
+    except yaml.YAMLError as error:
+        typer.echo(
+            f"error: the settings file is not valid YAML ({error.__class__.__name__})", err=True
+        )
+        raise SystemExit(2) from None
+    except ValueError as error:
+        # the CSV bundle loader and the settings refuse bad input with a message of their own
+        if type(error).__name__ not in {"BundleError", "NotADemoHome"}:
+            raise
+        typer.echo(f"error: {error}", err=True)
+        raise SystemExit(2) from None
+    except OSError as error:
+        typer.echo(
+            f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), err=True
+        )
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    run()

@@ -106,8 +106,28 @@ def build_district(students: int, seed: int, csv_sample: bool) -> tuple[District
     return generate_district(students=students, seed=seed), f"generated district, seed {seed}"
 
 
+DEMO_MARKER = ".sg-pipelines-demo"
+
+
+class NotADemoHome(ValueError):
+    """The folder holds files the demo did not make; the demo never wipes those."""
+
+
 def prepare_home(home: Path) -> Path:
-    """A fresh demo home with a Dagster instance whose pools allow one warehouse writer."""
+    """A fresh demo home with a Dagster instance whose pools allow one warehouse writer.
+
+    The demo starts from nothing each time, so it clears its own files; a folder it did not
+    create (a district's real home, say) is refused rather than wiped.
+    """
+    if home.exists() and not home.is_dir():
+        raise NotADemoHome(f"{home} is a file, not a folder")
+    if home.exists() and any(home.iterdir()) and not (home / DEMO_MARKER).exists():
+        raise NotADemoHome(
+            f"{home} holds files the demo did not make; the demo clears its home on every run, "
+            "so give it an empty or new folder (--home)"
+        )
+    home.mkdir(parents=True, exist_ok=True)
+    (home / DEMO_MARKER).write_text("made by `sg-pipelines demo`; safe to delete\n")
     if home.exists():
         for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "app.sqlite"):
             (home / name).unlink(missing_ok=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SANDBOX_DEFAULT_PORT = 8765
 SANDBOX_CLIENT_ID = "sg-sandbox-client"
@@ -45,7 +45,13 @@ def default_home() -> Path:
     return Path(os.environ.get(HOME_ENV) or Path.cwd() / ".sg-pipelines").resolve()
 
 
-class OneRosterSettings(BaseModel):
+class StrictModel(BaseModel):
+    """A settings section: a misspelt key is an error, never a silently ignored default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OneRosterSettings(StrictModel):
     """How to reach the district's OneRoster 1.2 provider (Campus, or the sandbox)."""
 
     base_url: str = f"http://127.0.0.1:{SANDBOX_DEFAULT_PORT}/ims/oneroster/rostering/v1p2"
@@ -66,7 +72,7 @@ class OneRosterSettings(BaseModel):
         return value.rstrip("/")
 
 
-class RosterSettings(BaseModel):
+class RosterSettings(StrictModel):
     """Rules for applying a roster pull."""
 
     deactivation_threshold: float = Field(default=0.10, ge=0, le=1)
@@ -94,7 +100,7 @@ PROGRAM_NAMES = {
 }
 
 
-class ProgramSettings(BaseModel):
+class ProgramSettings(StrictModel):
     """One program's flag integration: on or off, its Campus flag, and its cutover date."""
 
     enabled: bool = False
@@ -111,14 +117,14 @@ def _default_programs() -> dict[str, ProgramSettings]:
     }
 
 
-class CampusFlagsSettings(BaseModel):
+class CampusFlagsSettings(StrictModel):
     """The Campus program-flags endpoint (partner-only; see docs/campus-flags-api.md)."""
 
     base_url: str = f"http://127.0.0.1:{SANDBOX_DEFAULT_PORT}/ims/oneroster/v1p2"
     vendor_key: str = "sg-sandbox-vendor"
 
 
-class SftpSettings(BaseModel):
+class SftpSettings(StrictModel):
     """Where the CSV adapter drops `documents.csv` and its `COMPLETE` marker."""
 
     host: str = "127.0.0.1"
@@ -128,7 +134,7 @@ class SftpSettings(BaseModel):
     known_hosts: str | None = None
 
 
-class FlagSettings(BaseModel):
+class FlagSettings(StrictModel):
     """How program flags reach Campus."""
 
     gateway: Literal["campus_rest", "csv_sftp"] = "campus_rest"
@@ -143,7 +149,7 @@ class FlagSettings(BaseModel):
     sftp: SftpSettings = Field(default_factory=SftpSettings)
 
 
-class SmtpSettings(BaseModel):
+class SmtpSettings(StrictModel):
     """The district's mail relay for data-export invitations and alerts."""
 
     host: str = "127.0.0.1"
@@ -154,7 +160,7 @@ class SmtpSettings(BaseModel):
     timeout_seconds: float = Field(default=15.0, gt=0)
 
 
-class AlertSettings(BaseModel):
+class AlertSettings(StrictModel):
     """Who hears about failed nightly runs (each data export's contact hears about its own)."""
 
     contact_email: str | None = None
@@ -162,7 +168,7 @@ class AlertSettings(BaseModel):
     auth_failure_window_seconds: int = Field(default=300, ge=1)
 
 
-class ApiSettings(BaseModel):
+class ApiSettings(StrictModel):
     """The reporting API's tokens and the public address it is reached at."""
 
     public_url: str = "http://127.0.0.1:8780"
@@ -173,7 +179,7 @@ class ApiSettings(BaseModel):
     default_max_page_size: int = Field(default=1000, ge=1, le=50_000)
 
 
-class Settings(BaseModel):
+class Settings(StrictModel):
     """One district's settings."""
 
     district_name: str = "Sandbox City Schools"

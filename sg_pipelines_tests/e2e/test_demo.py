@@ -135,3 +135,15 @@ def test_the_second_night_publishes_emis_records_to_a_new_snapshot(demo):
     assert second.emis["GE"] > 0 and second.emis["FD"] > 0 and second.emis["Pre-ID"] > 0
     assert second.snapshot is not None and second.snapshot.exists()
     assert second.snapshot != first.snapshot
+
+
+def test_the_demo_refuses_a_folder_it_did_not_make(tmp_path):
+    from sg_pipelines.demo import NotADemoHome
+
+    home = tmp_path / "district-home"
+    home.mkdir()
+    (home / "app.sqlite").write_bytes(b"a district's own data")
+
+    with pytest.raises(NotADemoHome, match="did not make"):
+        run_demo(home, students=20)
+    assert (home / "app.sqlite").read_bytes() == b"a district's own data"

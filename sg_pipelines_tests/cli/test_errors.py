@@ -1,0 +1,55 @@
+"""A user sees one clear line per problem from `sg-pipelines`, never a traceback."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+def sg_pipelines(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-c", "from sg_pipelines.cli import run; run()", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings_text", "message"),
+    [
+        ("onerostr:\n  base_url: http://x\n", "onerostr: Extra inputs are not permitted"),
+        ("oneroster:\n  page_sise: 10\n", "oneroster.page_sise: Extra inputs are not permitted"),
+        ("oneroster:\n  max_concurrency: ten\n", "oneroster.max_concurrency"),
+        ("a: [\n", "not valid YAML"),
+    ],
+)
+def test_bad_settings_get_one_line_naming_the_field(tmp_path, settings_text, message):
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(settings_text)
+
+    result = sg_pipelines(
+        "status", env={"SG_SETTINGS_FILE": str(settings), "SG_HOME": str(tmp_path), "PATH": ""}
+    )
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_missing_file_is_one_line(tmp_path):
+    result = sg_pipelines("sandbox", "serve", "--csv", str(tmp_path / "missing"))
+
+    assert result.returncode == 2
+    assert "No such file or directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_folder_without_a_manifest_is_one_line(tmp_path):
+    result = sg_pipelines("sandbox", "serve", "--csv", str(tmp_path))
+
+    assert result.returncode == 2
+    assert "manifest.csv" in result.stderr
+    assert "Traceback" not in result.stderr
