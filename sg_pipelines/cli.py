@@ -164,6 +164,10 @@ def _print_flags(flags) -> None:
             f"{program.flags_updated:>9}{program.changes_failed:>8}  "
             f"{program.last_attempt_status or 'never'}"
         )
+    typer.echo(
+        "   (badges: students in the program on that day; set: every flag written, including "
+        "flags for badges that opened and closed since the cutover, written already ended)"
+    )
     if flags.campus_flags:
         typer.echo(
             "   open flags in Campus: "
