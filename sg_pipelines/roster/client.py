@@ -1,7 +1,7 @@
 """An httpx client for a OneRoster 1.2 rostering provider (Infinite Campus, or the sandbox).
 
     with OneRosterClient(base_url, token_url, client_id, client_secret) as client:
-        pull = client.pull("users", PageParser(USERS))
+        pull = client.pull("users", keep)  # keep(chunks) stores one body, e.g. `PageFiles`
         for page in pull:
             ...
         pull.consistent
@@ -9,7 +9,8 @@
 Every request carries a cached bearer token (client credentials, HTTP Basic, all scopes). 429,
 5xx and transport errors are retried for that one request, honouring `Retry-After`; a 401 drops
 the token and retries once with a fresh one. Logs carry collection names, offsets, counts and
-durations, never record contents.
+durations, never record contents. Bodies are streamed to `keep` as they arrive, so a 10 MB page
+never sits in memory whole.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
@@ -45,12 +46,20 @@ class Counted(Protocol):
 
 
 P = TypeVar("P", bound=Counted)
+B = TypeVar("B")
 
 
 @dataclass(frozen=True)
-class PageResponse:
-    content: bytes
+class PageResponse(Generic[B]):
+    """What `keep` made of a 200 body, and the response's `X-Total-Count`."""
+
+    body: B
     total: int | None
+
+
+def read_body(chunks: Iterator[bytes]) -> bytes:
+    """The whole body in memory: for small responses and tests."""
+    return b"".join(chunks)
 
 
 class OneRosterClient:
@@ -133,19 +142,23 @@ class OneRosterClient:
         self._http.close()
 
     def pull(
-        self, collection: str, parse: Callable[[bytes], P], *, filter: str | None = None
+        self,
+        collection: str,
+        keep: Callable[[Iterator[bytes]], P],
+        *,
+        filter: str | None = None,
     ) -> CollectionPull[P]:
-        """All pages of `/{collection}`, each parsed in the worker thread that fetched it.
+        """All pages of `/{collection}`, each kept in the worker thread that fetched it.
 
         Args:
-            parse: turns a response body into a page object with a `record_count`.
+            keep: turns a response body, as an iterator of chunks, into a page object with a
+                `record_count`.
             filter: a OneRoster filter, e.g. `dateLastModified>'2025-03-04T09:00:00Z'`.
         """
 
         def fetch(offset: int, limit: int) -> Fetched[P]:
-            response = self.fetch_page(collection, offset, limit, filter=filter)
-            page = parse(response.content)
-            return Fetched(page, page.record_count, response.total)
+            response = self.fetch_page(collection, offset, limit, filter=filter, keep=keep)
+            return Fetched(response.body, response.body.record_count, response.total)
 
         return CollectionPull(
             fetch,
@@ -156,9 +169,19 @@ class OneRosterClient:
         )
 
     def fetch_page(
-        self, collection: str, offset: int, limit: int, *, filter: str | None = None
-    ) -> PageResponse:
-        """One page of `/{collection}`; retried on its own, never restarting the pull."""
+        self,
+        collection: str,
+        offset: int,
+        limit: int,
+        *,
+        filter: str | None = None,
+        keep: Callable[[Iterator[bytes]], B] = read_body,
+    ) -> PageResponse[B]:
+        """One page of `/{collection}`; retried on its own, never restarting the pull.
+
+        A 200 body goes to `keep` while it streams in; a transport error midway retries the
+        page, and `keep` starts over with the new response.
+        """
         params: dict[str, str | int] = {"limit": limit, "offset": offset}
         if filter:
             params["filter"] = filter
@@ -166,12 +189,21 @@ class OneRosterClient:
         url = f"{self.base_url}/{collection}"
         refreshed = False
         started = time.monotonic()
+        kept: list[B] = []
 
         def send() -> httpx.Response:
             token = self._tokens.get()
-            response = self._http.get(
-                url, params=params, headers={"Authorization": f"Bearer {token}"}
+            request = self._http.build_request(
+                "GET", url, params=params, headers={"Authorization": f"Bearer {token}"}
             )
+            response = self._http.send(request, stream=True)
+            try:
+                if response.status_code == 200:
+                    kept[:] = [keep(response.iter_bytes())]
+                else:
+                    response.read()  # an error body is small; its text goes into the error
+            finally:
+                response.close()
             if response.status_code == 401:
                 self._tokens.invalidate(token)
             return response
@@ -200,8 +232,10 @@ class OneRosterClient:
                 f"{where}: HTTP {response.status_code} {_imsx_description(response)}"
             )
 
-        self._log.debug("%s: %d bytes in %.0f ms", where, len(response.content), _ms(started))
-        return PageResponse(response.content, _total(response))
+        self._log.debug(
+            "%s: %d bytes in %.0f ms", where, response.num_bytes_downloaded, _ms(started)
+        )
+        return PageResponse(kept[0], _total(response))
 
     def _request_token(self) -> Token:
         def send() -> httpx.Response:

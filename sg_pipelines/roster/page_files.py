@@ -1,10 +1,10 @@
 """Response bodies kept as files while a collection is pulled, so memory stays flat.
 
-Each fetch worker writes its page to the pull's directory and counts the records there with
-DuckDB, which releases the GIL while it reads; one page is counted at a time, so only one body
-is ever parsed in memory. Paging needs only that count; the staging SQL reads the files later,
-a batch at a time. A body without the collection's envelope is an
-`EnvelopeError`, exactly as when it is parsed in Python.
+Each fetch worker streams its page into the pull's directory, chunk by chunk, and counts the
+records there with DuckDB, which releases the GIL while it reads; one page is counted at a time.
+Paging needs only that count; the staging SQL reads the files later, a batch at a time, while
+the workers fetch on. A body without the collection's envelope is an `EnvelopeError`, exactly as
+when it is parsed in Python.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import itertools
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,14 +56,17 @@ class PageFiles:
         self._db.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 
-    def __call__(self, content: bytes) -> PageFile:
-        """Keep one response body; runs in the fetch worker threads."""
+    def __call__(self, body: Iterable[bytes]) -> PageFile:
+        """Keep one response body, chunk by chunk; runs in the fetch worker threads."""
         path = self.directory / f"{next(self._names)}.json"
-        path.write_bytes(content)
+        size = 0
+        with path.open("wb") as file:
+            for chunk in body:
+                size += file.write(chunk)
         count = self._count(path)
         if not count:
-            count = len(envelope_records(content, self.collection.envelope))
-        return PageFile(path, count, len(content))
+            count = len(envelope_records(path.read_bytes(), self.collection.envelope))
+        return PageFile(path, count, size)
 
     def _count(self, path: Path) -> int | None:
         with self._counting:

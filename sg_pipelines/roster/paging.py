@@ -40,7 +40,9 @@ class CollectionPull(Generic[T]):
     Args:
         fetch: `fetch(offset, limit)` fetches and parses one page; it runs in worker threads.
         page_size: the `limit` asked for.
-        concurrency: the most requests in flight at once (1 is serial).
+        concurrency: the most requests in flight at once (1 is serial). Fetched pages wait for
+            the caller without bound, so a page should be a small handle (a file on disk), not a
+            body in memory.
         label: the collection name, for logs.
     """
 
@@ -123,7 +125,6 @@ class CollectionPull(Generic[T]):
         ranges = deque(
             (start, min(start + step, total)) for start in range(first_count, total, step)
         )
-        window = self.concurrency * 2  # keep workers busy while the caller writes a page
 
         with ThreadPoolExecutor(
             self.concurrency, thread_name_prefix=f"oneroster-{self.label}"
@@ -131,14 +132,12 @@ class CollectionPull(Generic[T]):
             in_flight: dict[Future[Fetched[T]], tuple[int, int]] = {}
             try:
                 while ranges or in_flight:
-                    while ranges and len(in_flight) < window:
+                    # the pool runs `concurrency` at a time and keeps fetching while the
+                    # caller stages; pages are files, so waiting ones cost disk, not memory
+                    while ranges:
                         start, end = ranges.popleft()
-                        in_flight[
-                            pool.submit(self._fetch, start, min(self.page_size, end - start))
-                        ] = (
-                            start,
-                            end,
-                        )
+                        limit = min(self.page_size, end - start)
+                        in_flight[pool.submit(self._fetch, start, limit)] = (start, end)
 
                     done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                     for future in done:

@@ -36,7 +36,11 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def create_staging(conn: duckdb.DuckDBPyConnection, collection: Collection) -> None:
-    """An empty staging table shaped like the collection's columns (lists staged as JSON)."""
+    """An empty staging table shaped like the collection's columns (lists staged as JSON).
+
+    A temporary table: staged rows never reach the warehouse file or its write-ahead log, and
+    DuckDB spills them to its temp directory past the memory limit.
+    """
     columns = ", ".join(
         f"NULL::JSON AS {name}" if name in collection.list_columns else name
         for name in collection.columns
@@ -46,7 +50,7 @@ def create_staging(conn: duckdb.DuckDBPyConnection, collection: Collection) -> N
         for statement in statements("stage_rules"):
             conn.execute(statement)
     conn.execute(
-        f"CREATE OR REPLACE TABLE {collection.staging_table} AS "
+        f"CREATE OR REPLACE TEMP TABLE {collection.staging_table} AS "
         f"SELECT {columns} FROM {collection.table} LIMIT 0"
     )
 

@@ -1,5 +1,6 @@
 """Paging, retries and tokens against an in-process provider with faults."""
 
+import json
 import random
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -18,7 +19,7 @@ USERS_5 = [user(f"stu-{n}") for n in range(5)]
 
 def pull_ids(provider, **client_options):
     with provider.client(**client_options) as client:
-        pull = client.pull("users", PageParser(USERS))
+        pull = client.pull("users", lambda body: PageParser(USERS)(b"".join(body)))
         ids = sorted(row[0] for page in pull for row in page.rows)
     return ids, pull
 
@@ -163,6 +164,37 @@ def test_transport_errors_are_retried():
     ids, _ = pull_ids(provider)
 
     assert len(ids) == 5
+
+
+class BreaksMidway(httpx.SyncByteStream):
+    """A 200 body that sends its first chunk, then loses the connection."""
+
+    def __iter__(self):
+        yield b'{"users": [{"sourcedId": "half'
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete body")
+
+
+def test_a_body_cut_off_midway_retries_the_page_and_keeps_only_the_whole_body():
+    provider = FakeProvider({"users": USERS_5})
+
+    def cut_off_once(request, number):
+        if number == 1:
+            return httpx.Response(200, stream=BreaksMidway(), headers={"X-Total-Count": "5"})
+        return None
+
+    provider.faults.append(cut_off_once)
+    bodies = []
+
+    def keep(body):
+        bodies.append(b"".join(body))  # raises on the cut-off body, like a file being written
+        return PageParser(USERS)(bodies[-1])
+
+    with provider.client() as client:
+        ids = sorted(row[0] for page in client.pull("users", keep) for row in page.rows)
+
+    assert ids == sorted(record["sourcedId"] for record in USERS_5)
+    assert bodies == [json.dumps({"users": USERS_5}).encode()]
+    assert provider.requests == [("users", 0), ("users", 0)]
 
 
 def test_a_401_refreshes_the_token_once_and_retries_the_page():

@@ -57,7 +57,7 @@ def staged(conn, collection: Collection, records: list, *, by_sql: bool):
     create_staging(conn, collection)
     if by_sql:
         with PageFiles(collection) as page_files:
-            page = page_files(json.dumps({collection.envelope: records}).encode())
+            page = page_files([json.dumps({collection.envelope: records}).encode()])
             by_model = stage_pages(conn, collection, [page], sync_id, NOW)
         record_staged_warnings(conn, collection, sync_id, NOW)
     else:

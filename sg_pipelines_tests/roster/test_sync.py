@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from sg_pipelines.roster import sync as sync_module
 from sg_pipelines.roster.collections import COLLECTIONS, DEMOGRAPHICS, ENROLLMENTS, USERS
 from sg_pipelines.roster.derived import (
     build_enrollment_periods,
@@ -21,6 +22,13 @@ RULES = RosterSettings()
 @pytest.fixture
 def warehouse(tmp_path):
     return tmp_path / "warehouse.duckdb"
+
+
+@pytest.fixture(params=["update", "rewrite"])
+def merge_by(request, monkeypatch):
+    """Run a test with the rows already there updated in place, and with them rewritten."""
+    monkeypatch.setattr(sync_module, "REWRITE_SHARE", 0.0 if request.param == "update" else 1.0)
+    return request.param
 
 
 def sync(warehouse, provider, sync_id, mode="full", collections=None, page_size=1000, **options):
@@ -48,7 +56,9 @@ def district(users, **extra):
     return {"orgs": [org("sch-1", "012345")], "users": users, **extra}
 
 
-def test_tobedeleted_deactivates_and_a_later_active_record_revives_the_same_row(warehouse):
+def test_tobedeleted_deactivates_and_a_later_active_record_revives_the_same_row(
+    warehouse, merge_by
+):
     sync(warehouse, FakeProvider(district([user("stu-1"), user("stu-2")])), "s1")
     gone = user("stu-2", status="tobedeleted", dateLastModified="2025-03-02T12:00:00Z")
     sync(warehouse, FakeProvider(district([user("stu-1"), gone])), "s2")
@@ -67,7 +77,7 @@ def test_tobedeleted_deactivates_and_a_later_active_record_revives_the_same_row(
     ]
 
 
-def test_absence_deactivates_only_after_a_complete_consistent_full_pull(warehouse):
+def test_absence_deactivates_only_after_a_complete_consistent_full_pull(warehouse, merge_by):
     everyone = [user(f"stu-{n}") for n in range(20)]
     sync(warehouse, FakeProvider(district(everyone)), "s1")
 
@@ -204,7 +214,22 @@ def test_a_delta_asks_for_changes_since_the_cursor_minus_the_lookback(warehouse)
     assert provider.requests and all(name == "users" for name, _ in provider.requests)
 
 
-def test_duplicates_keep_the_latest_date_last_modified(warehouse):
+def test_a_merged_row_keeps_its_first_sighting(warehouse, merge_by):
+    sync(warehouse, FakeProvider(district([user("stu-1")])), "s1")
+    with connect(warehouse) as conn:
+        conn.execute("UPDATE oneroster_users SET first_seen_at = '2020-01-01T00:00:00Z'")
+
+    renamed = user("stu-1", givenName="Renamed", dateLastModified="2025-03-05T00:00:00Z")
+    sync(warehouse, FakeProvider(district([renamed])), "s2")
+
+    assert query(
+        warehouse,
+        "SELECT given_name, first_seen_at::VARCHAR, last_sync_id, count(*) OVER () "
+        "FROM oneroster_users",
+    ) == [("Renamed", "2020-01-01 00:00:00+00", "s2", 1)]
+
+
+def test_duplicates_keep_the_latest_date_last_modified(warehouse, merge_by):
     records = [
         user("stu-1", givenName="Newer", dateLastModified="2025-03-05T00:00:00Z"),
         user("stu-1", givenName="Older", dateLastModified="2025-03-04T18:00:00-05:00"),
