@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -95,6 +95,23 @@ class TokenGrant:
     scopes: tuple[str, ...]
     expires_at: float
     account_active: bool
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One audit row to write: a token call or record request, stamped when it was answered."""
+
+    at: str
+    endpoint: str
+    result: str
+    status: int
+    export_id: int | None = None
+    client_id: str | None = None
+    correlation_id: str | None = None
+
+    @classmethod
+    def now(cls, endpoint: str, result: str, status: int, **fields: Any) -> AuditRow:
+        return cls(_now_text(), endpoint, result, status, **fields)
 
 
 @dataclass(frozen=True)
@@ -404,11 +421,17 @@ class ExportStore:
         correlation_id: str | None = None,
     ) -> None:
         """Audit one token call or record request. `result` is a short code such as `ok`."""
-        self._conn.execute(
-            "INSERT INTO api_audit (at, export_id, client_id, endpoint, result, status, "
-            "correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (_now_text(), export_id, client_id, endpoint, result, status, correlation_id),
-        )
+        row = AuditRow(_now_text(), endpoint, result, status, export_id, client_id, correlation_id)
+        self.record_calls([row])
+
+    def record_calls(self, rows: Sequence[AuditRow]) -> None:
+        """Audit several calls in one transaction, each with the time it was answered."""
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT INTO api_audit (at, endpoint, result, status, export_id, client_id, "
+                "correlation_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [astuple(row) for row in rows],
+            )
 
     def audit(self, *, export_id: int | None = None) -> list[ApiAuditEntry]:
         """Audit rows, oldest first, optionally for one account."""

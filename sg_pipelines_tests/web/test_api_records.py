@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,6 +24,10 @@ from sg_pipelines.emis.ranges import default_request
 from sg_pipelines.emis.records import build_ge
 from sg_pipelines.emis.snapshot import current_snapshot, open_snapshot
 from sg_pipelines.settings import Settings
+from sg_pipelines.web.api.options import ENDPOINTS, decide
+from sg_pipelines.web.api.service import ReportingApi
+from sg_pipelines.web.api.snapshots import ServedSnapshot
+from sg_pipelines.web.exports.admin import build_permissions
 from sg_pipelines_tests.web.api_support import (
     Account,
     api_settings,
@@ -113,19 +118,49 @@ def test_c2_an_existing_and_a_nonexistent_endpoint_answer_the_same(served):
     assert real.json()["error_description"] == made_up.json()["error_description"]
 
 
+def audit_rows(served: Served, correlation_ids: list[str], within: float = 1.5) -> list:
+    """The audit rows of these requests, waiting for the writer behind the requests at most
+    `within` seconds (the audit is committed within about a second of each request)."""
+    deadline = time.monotonic() + within
+    with ExportStore(served.app_database_url) as store:
+        while True:
+            found = {row.correlation_id: row for row in store.audit()}
+            if all(i in found for i in correlation_ids) or time.monotonic() > deadline:
+                return [found.get(i) for i in correlation_ids]
+            time.sleep(0.05)
+
+
 def test_c2_every_request_leaves_an_audit_row_with_account_endpoint_time_and_result(served):
     before = time.time()
-    served.get(served.ge_only, "fd")
-    served.get(served.ge_only, "ge")
+    responses = [served.get(served.ge_only, "fd"), served.get(served.ge_only, "ge")]
 
+    forbidden, allowed = audit_rows(served, [r.headers["x-correlation-id"] for r in responses])
     with ExportStore(served.app_database_url) as store:
         account = store.export_by_name("ge only")
-        rows = [row for row in store.audit(export_id=account.id) if row.endpoint != "token"]
-    forbidden, allowed = rows[-2:]
     assert (forbidden.endpoint, forbidden.result, forbidden.status) == ("fd", "forbidden", 403)
     assert (allowed.endpoint, allowed.result, allowed.status) == ("ge", "ok", 200)
+    assert forbidden.export_id == allowed.export_id == account.id
     assert forbidden.at >= time.strftime("%Y-%m-%d", time.gmtime(before))
-    assert forbidden.correlation_id
+
+
+def test_c2_each_of_many_concurrent_requests_gets_its_own_audit_row_within_a_second(served):
+    token = token_for(served.client, served.everything)
+    headers = {"Authorization": f"Bearer {token}"}
+    paths = [("ge", "fd", "gq", "fx")[n % 4] for n in range(48)]
+
+    def call(path: str) -> httpx.Response:
+        with httpx.Client(base_url=served.url) as client:
+            return client.get(f"{BASE}/{path}", headers=headers)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        responses = list(pool.map(call, paths))
+
+    rows = audit_rows(served, [r.headers["x-correlation-id"] for r in responses])
+    assert None not in rows
+    assert [(row.endpoint, row.status) for row in rows] == [
+        (path, response.status_code) for path, response in zip(paths, responses, strict=True)
+    ]
+    assert {r.status_code for r in responses} == {200, 403}
 
 
 def test_o15_a_student_id_of_another_district_returns_nothing(served):
@@ -159,6 +194,30 @@ def test_ge_records_are_the_builders_records_for_the_same_request(served):
     records = response.json()["records"]
     assert len(records) == len(expected) > 0
     assert [r["emis_student_id"] for r in records] == [row[2] for row in expected]
+
+
+def test_the_published_request_is_paged_from_the_snapshots_own_tables_without_a_build(
+    served, caplog
+):
+    snapshot = ServedSnapshot(current_snapshot(served.home), {})
+    [permission] = build_permissions(served.settings, ["ge"])
+
+    def page(*query: tuple[str, str]):
+        request = decide(
+            ENDPOINTS["ge"], permission, [("limit", "1000"), *query], today=date.today()
+        )
+        return snapshot.page(ENDPOINTS["ge"], request)
+
+    with caplog.at_level(logging.INFO, logger="sg_pipelines.web.api.snapshots"):
+        published = page()
+        prior = page(("pullPrior", "true"))
+
+    builds = [r.getMessage() for r in caplog.records if r.getMessage().startswith("built ")]
+    assert len(builds) == 1 and builds[0].startswith("built emis_ge")
+    expected = snapshot_rows(build_ge, home=served.home)
+    assert [r["emis_student_id"] for r in published.rows] == [row[2] for row in expected]
+    assert published.total == len(expected) > 0
+    assert prior.total >= published.total
 
 
 def test_building_and_student_filters_narrow_the_records(served):
@@ -436,3 +495,24 @@ def test_o16_access_logs_lose_query_strings_and_acceptance_link_tokens():
     assert "004371330" not in record.getMessage()
     assert "/api/v1/stateReporting/ge" in record.getMessage()
     assert "s3cretLinkToken" not in link.getMessage()
+
+
+def test_audit_rows_queued_behind_requests_are_written_by_the_writer_and_by_a_final_flush(
+    tmp_path,
+):
+    app_database_url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    api = ReportingApi(Settings(home=tmp_path, app_database_url=app_database_url))
+    api.record_request("ge", "ok", 200, correlation_id="by-the-writer")
+    deadline = time.monotonic() + 2
+    with ExportStore(app_database_url) as store:
+        while not store.audit() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        written = [row.correlation_id for row in store.audit()]
+
+        # the exit flush runs in another thread than the writer's
+        api.record_request("fd", "ok", 200, correlation_id="at-exit")
+        api.audit.flush()
+        flushed = [row.correlation_id for row in store.audit()]
+
+    assert written == ["by-the-writer"]
+    assert flushed == ["by-the-writer", "at-exit"]

@@ -7,18 +7,19 @@ publish), the options under the account's rules (`options.py`; 400 with every pr
 then one page. JSON by default; the state's fixed-width format for `format=fixed` or an Accept
 header preferring `text/plain`. `X-Total-Count` gives the matching records, `Link` the first,
 previous, next and last pages. Every authenticated request leaves an audit row: account,
-endpoint, time, result, status and correlation id; never its parameters.
+endpoint, time, result, status and correlation id; never its parameters. The row is written
+behind the answer (`audit.py`), so a request never waits for SQLite's write lock.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -66,7 +67,7 @@ def _records(api: ReportingApi, request: Request, token: str) -> Response:
     name = request.path_params.get("name", "")
     endpoint = ENDPOINTS.get(name) if request.url.path == f"{BASE_PATH}/{name}" else None
     response = _answer(api, request, grant, endpoint, name)
-    api.record_call(
+    api.record_request(
         audit_endpoint(name) if endpoint is None else endpoint.name,
         _result(response),
         response.status_code,
@@ -163,7 +164,7 @@ def _body(
             for row in page.rows
         ],
     }
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return orjson.dumps(document)
 
 
 def _fixed_rows(

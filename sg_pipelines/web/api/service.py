@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import date
 
-from sg_pipelines.appdb.exports import ExportStore
+from sg_pipelines.appdb.exports import AuditRow, ExportStore
 from sg_pipelines.emis.ranges import district_today
 from sg_pipelines.notify.alerts import AuthFailureMonitor
 from sg_pipelines.settings import Settings
+from sg_pipelines.web.api.audit import AuditTrail
 from sg_pipelines.web.api.credentials import server_key
 from sg_pipelines.web.api.snapshots import SnapshotSource
 from sg_pipelines.web.api.throttle import FailedAttempts
@@ -63,6 +64,7 @@ class ReportingApi:
         # one writer at a time inside this process: SQLite's own busy wait sleeps in steps of
         # up to 100 ms, which a request must never pay for another request's audit row
         self.write_lock = threading.Lock()
+        self.audit = AuditTrail(self._open_store, self.write_lock)
 
     @property
     def key(self) -> bytes:
@@ -76,18 +78,24 @@ class ReportingApi:
         """This thread's connection to the data-export tables (migrated on first use)."""
         store = getattr(self._local, "store", None)
         if store is None:
-            with self._ready_lock:
-                if not self._ready:
-                    ExportStore(self.settings.app_database).close()
-                    self._ready = True
-            store = ExportStore(self.settings.app_database, migrate_schema=False)
-            self._local.store = store
+            store = self._local.store = self._open_store()
         return store
 
+    def _open_store(self) -> ExportStore:
+        with self._ready_lock:
+            if not self._ready:
+                ExportStore(self.settings.app_database).close()
+                self._ready = True
+        return ExportStore(self.settings.app_database, migrate_schema=False)
+
     def record_call(self, endpoint: str, result: str, status: int, **fields: object) -> None:
-        """Write one audit row (see `ExportStore.record_call`), serialised in this process."""
+        """Write one audit row now (see `ExportStore.record_call`), serialised in this process."""
         with self.write_lock:
             self.store.record_call(endpoint, result, status, **fields)
+
+    def record_request(self, endpoint: str, result: str, status: int, **fields: object) -> None:
+        """Audit a record request; the row is committed behind it, within about a second."""
+        self.audit.add(AuditRow.now(endpoint, result, status, **fields))
 
     def today(self) -> date:
         return district_today(self.settings.timezone)

@@ -8,7 +8,9 @@ next request attaches the new file; requests already running finish on the old o
 
 Records are built with the EMIS builders for the caller's parameters, once per snapshot and
 parameter set (building and student filters aside), into a table of the in-memory database; a
-page is then a filter, a sort, a limit and an offset over it. Rendered pages are kept too (64 MB
+page is then a filter, a sort, a limit and an offset over it. The parameters the nightly run
+published with need no build: the snapshot's own record tables were built by the same builders
+from the same inputs, so those pages are read from them directly. Rendered pages are kept too (64 MB
 at most, least recently used first out), so a page asked again (a retry, a second client, the
 next report of the day) costs only the token check and the audit row.
 """
@@ -28,6 +30,7 @@ from typing import Any
 
 import duckdb
 
+from sg_pipelines.emis.ranges import ReportRequest
 from sg_pipelines.emis.records import BUILDERS
 from sg_pipelines.emis.snapshot import POINTER, snapshot_dir
 from sg_pipelines.web.api.options import Endpoint, PageRequest
@@ -55,6 +58,7 @@ class ServedSnapshot:
         self._db = duckdb.connect(":memory:")
         quoted = str(path).replace("'", "''")
         self._db.execute(f"ATTACH '{quoted}' AS snapshot (READ_ONLY)")
+        self._published_request, self._tables = self._read_published_request()
         self._built: OrderedDict[tuple[str, Any], str] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[tuple[str, Any], threading.Lock] = {}
@@ -92,6 +96,39 @@ class ServedSnapshot:
         finally:
             cursor.close()
 
+    def _read_published_request(self) -> tuple[dict[str, Any] | None, frozenset[str]]:
+        """The nightly run's request summary (`emis_report_request`, None in a snapshot without
+        one) and the names of the snapshot's tables."""
+        with self._cursor() as cursor:
+            tables = frozenset(
+                name
+                for (name,) in cursor.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = 'snapshot'"
+                ).fetchall()
+            )
+            if "emis_report_request" not in tables:
+                return None, tables
+            row = cursor.execute("SELECT request FROM emis_report_request LIMIT 1").fetchone()
+        return (json.loads(row[0]) if row and row[0] else None), tables
+
+    def _published_table(self, endpoint: Endpoint, report: ReportRequest) -> str | None:
+        """The snapshot's own record table when `report` is the request it was built for.
+
+        Pre-ID is never taken from it: its rows depend on the day of the build, which the
+        published summary does not record.
+        """
+        published = self._published_request
+        if (
+            published is None
+            or endpoint.table == "ohio_pre_id"
+            or report.effective_date is not None
+            or report.include_inactive
+            or endpoint.table not in self._tables
+            or report.summary() != published
+        ):
+            return None
+        return f"snapshot.main.{endpoint.table}"
+
     def page(self, endpoint: Endpoint, request: PageRequest) -> Page:
         """One page of records for a request, and how many records match it in all."""
         report = request.report
@@ -113,11 +150,10 @@ class ServedSnapshot:
 
         with self._cursor() as cursor:
             [(total,)] = cursor.execute(
-                f"SELECT count(*) FROM memory.main.{table} {where}", parameters
+                f"SELECT count(*) FROM {table} {where}", parameters
             ).fetchall()
             result = cursor.execute(
-                f"SELECT * FROM memory.main.{table} {where} ORDER BY {', '.join(order)} "
-                "LIMIT ? OFFSET ?",
+                f"SELECT * FROM {table} {where} ORDER BY {', '.join(order)} LIMIT ? OFFSET ?",
                 [*parameters, request.limit, request.offset],
             )
             columns = [column[0] for column in result.description]
@@ -125,7 +161,11 @@ class ServedSnapshot:
         return Page(rows, total)
 
     def _record_set(self, endpoint: Endpoint, key: tuple[str, Any]) -> str:
-        """The in-memory table holding a record set, built on first use (once, under a lock)."""
+        """The table holding a record set: the snapshot's own, or an in-memory one built on
+        first use (once, under a lock)."""
+        published = self._published_table(endpoint, key[1])
+        if published is not None:
+            return published
         with self._lock:
             table = self._built.get(key)
             if table is not None:
@@ -141,9 +181,9 @@ class ServedSnapshot:
             started = time.perf_counter()
             with self._lock:
                 self._serial += 1
-                table = f"{endpoint.table}_{self._serial}"
+                table = f"memory.main.{endpoint.table}_{self._serial}"
             with self._cursor() as cursor:
-                BUILDERS[endpoint.table](cursor, key[1]).to_table(f"memory.main.{table}")
+                BUILDERS[endpoint.table](cursor, key[1]).to_table(table)
             with self._lock:
                 self._built[key] = table
                 self._building.pop(key, None)
@@ -154,7 +194,7 @@ class ServedSnapshot:
                 )
             if evicted:
                 with self._cursor() as cursor:
-                    cursor.execute(f"DROP TABLE IF EXISTS memory.main.{evicted}")
+                    cursor.execute(f"DROP TABLE IF EXISTS {evicted}")
             logger.info(
                 "built %s from snapshot %s in %.0f ms",
                 endpoint.table,
