@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from sg_pipelines.appdb.migrate import migrate
-from sg_pipelines.appdb.url import open_connection
+from sg_pipelines.appdb.store import SqliteStore
 
 EXPORT_COLUMNS = (
     "id, name, contact_first_name, contact_last_name, contact_email, client_id, "
@@ -126,37 +123,8 @@ class ApiAuditEntry:
     correlation_id: str | None
 
 
-class ExportStore:
+class ExportStore(SqliteStore):
     """Data-export tables of the app database at `url`; one connection, so one per thread."""
-
-    def __init__(self, url: str, *, migrate_schema: bool = True) -> None:
-        self._conn = open_connection(url)
-        if migrate_schema:
-            migrate(self._conn)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._conn.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
 
     # accounts
 
