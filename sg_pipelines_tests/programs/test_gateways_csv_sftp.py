@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import asyncssh
@@ -29,6 +25,7 @@ from sg_pipelines_tests.programs.flag_helpers import (
     today,
     write_badges,
 )
+from sg_pipelines_tests.sftp_server import SftpServer, running_sftp_server
 
 USERNAME = "district-drop"
 PASSWORD = "correct horse battery staple"
@@ -36,74 +33,17 @@ SIGNING_KEY = "test-signing-key"
 DAY = today()
 
 
-@dataclass
-class SftpServer:
-    port: int
-    root: Path
-    known_hosts: Path
-
-
-class _PasswordServer(asyncssh.SSHServer):
-    def begin_auth(self, username: str) -> bool:
-        return True
-
-    def password_auth_supported(self) -> bool:
-        return True
-
-    def validate_password(self, username: str, password: str) -> bool:
-        return (username, password) == (USERNAME, PASSWORD)
-
-
 @pytest.fixture(scope="module")
 def sftp_server(tmp_path_factory) -> Iterator[SftpServer]:
     """A real SFTP server (password auth, generated host key) chrooted to a temp directory."""
-    root = tmp_path_factory.mktemp("sftp-root")
-    host_key = asyncssh.generate_private_key("ssh-ed25519")
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    state: dict[str, object] = {}
-
-    class _ChrootSftp(asyncssh.SFTPServer):
-        def __init__(self, chan: asyncssh.SSHServerChannel) -> None:
-            super().__init__(chan, chroot=str(root).encode())
-
-    async def listen() -> None:
-        state["acceptor"] = await asyncssh.listen(
-            "127.0.0.1",
-            0,
-            server_host_keys=[host_key],
-            server_factory=_PasswordServer,
-            sftp_factory=_ChrootSftp,
-        )
-        started.set()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(listen())
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True, name="sftp-server")
-    thread.start()
-    assert started.wait(10)
-    acceptor: asyncssh.SSHAcceptor = state["acceptor"]  # type: ignore[assignment]
-    port = acceptor.get_port()
-    known_hosts = root.parent / "known_hosts"
-    public = host_key.export_public_key().decode().split()[:2]
-    known_hosts.write_text(f"[127.0.0.1]:{port} {' '.join(public)}\n")
-
-    yield SftpServer(port, root, known_hosts)
-
-    loop.call_soon_threadsafe(acceptor.close)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    with running_sftp_server(tmp_path_factory.mktemp("sftp-root"), USERNAME, PASSWORD) as server:
+        yield server
 
 
 @pytest.fixture
 def drop(sftp_server: SftpServer) -> SftpServer:
     """The server with an empty drop directory."""
-    for path in sftp_server.root.iterdir():
-        path.unlink()
-    return sftp_server
+    return sftp_server.clear()
 
 
 def resource(server: SftpServer, **overrides: object) -> FlagsGatewayResource:
