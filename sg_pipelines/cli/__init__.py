@@ -1,0 +1,298 @@
+"""The `sg-pipelines` command."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sg_pipelines.cli.exports import exports_app
+from sg_pipelines.cli.lti import lti_app
+from sg_pipelines.cli.options import CsvSample, Seed, SettingsFile, Students
+from sg_pipelines.cli.sandbox import sandbox_app
+from sg_pipelines.settings import SANDBOX_DEFAULT_PORT, default_home
+
+app = typer.Typer(
+    help="sg-pipelines: the Infinite Campus integration of a plan system.",
+    pretty_exceptions_enable=False,
+)
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(lti_app, name="lti")
+app.add_typer(exports_app, name="exports")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@app.callback()
+def main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log what each step does (counts only).")
+    ] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def demo(
+    students: Students = 2000,
+    seed: Seed = 7,
+    csv_sample: CsvSample = False,
+    home: Annotated[Path | None, typer.Option(help="Where the demo keeps its files.")] = None,
+) -> None:
+    """Run the nightly job on a generated district served by the sandbox, and summarise it.
+
+    The demo starts its own sandbox and points its own settings at it, so `SG_` settings for
+    Campus do not apply here; `--csv-sample` runs one night on the public sample (no plans).
+    """
+    from sg_pipelines.demo import NotADemoHome, run_demo
+
+    home = home or default_home() / "demo"
+    typer.echo(f"Starting the Campus sandbox and syncing into {home} ...")
+    try:
+        report = run_demo(home, students=students, seed=seed, csv_sample=csv_sample)
+    except NotADemoHome as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
+
+    typer.echo(f"\nDistrict: {report.district}, {report.students_served} students served")
+    seeded = report.seeded
+    typer.echo(
+        f"Plan system before the first sync: {seeded.plan_students} students from an older "
+        f"integration ({seeded.with_sourced_id} already keyed to Campus, "
+        f"{seeded.older_by_emis_student_id} findable by EMIS id, {seeded.older_by_state_id} by "
+        f"state id, {seeded.older_by_local_id} by local id; planted conflicts: "
+        f"{seeded.shared_emis_student_id} shared EMIS ids, {seeded.stale_sourced_id} stale "
+        f"Campus ids, {seeded.name_and_birth_date_only} name-and-birth-date-only look-alikes)"
+    )
+    for run in report.runs:
+        _print_run(run)
+
+    if report.plans is not None:
+        plans = report.plans
+        typer.echo(
+            f"\nPlan documents written by staff before the second night: {plans.documents} "
+            f"({plans.completed} completed, {plans.drafts} drafts); students per program: "
+            + ", ".join(f"{name} {count}" for name, count in plans.students_by_program.items())
+        )
+    if report.flags is not None:
+        _print_flags(report.flags)
+
+    typer.echo("\nOpen the Dagster UI on the same data (runs, assets, checks, metadata):")
+    typer.echo(f"  DAGSTER_HOME={report.dagster_home} SG_HOME={report.home} \\")
+    flags = " --csv-sample" if csv_sample else f" --students {students} --seed {seed}"
+    typer.echo(f"    .venv/bin/sg-pipelines ui{flags}")
+    typer.echo("and read what the syncs and pushes did:")
+    typer.echo(f"  SG_HOME={report.home} .venv/bin/sg-pipelines status")
+    if not all(run.success for run in report.runs):
+        raise typer.Exit(code=1)
+
+
+def _print_run(run) -> None:
+    status = "succeeded" if run.success else "FAILED"
+    sync = run.sync
+    typer.echo(f"\n== {run.label}: {status} in {run.seconds:.1f} s")
+    if sync:
+        typer.echo(
+            f"   sync {sync['mode']} ({sync['status']}), window "
+            f"{sync['window_start'] or 'everything'} .. {sync['window_end']}"
+        )
+    typer.echo(
+        f"   {'collection':<18}{'status':<11}{'fetched':>9}{'upserted':>10}"
+        f"{'rejected':>10}{'warnings':>10}{'deactivated':>13}{'withheld':>10}"
+    )
+    for row in run.collections:
+        collection, state, fetched, upserted, rejected, warnings, deactivated, withheld = row
+        typer.echo(
+            f"   {collection:<18}{state:<11}{fetched:>9}{upserted:>10}{rejected:>10}"
+            f"{warnings:>10}{deactivated:>13}{withheld:>10}"
+        )
+    if run.quarantine:
+        typer.echo("   quarantined:")
+        for collection, reason, count in run.quarantine:
+            typer.echo(f"     {count:>5}  {collection}: {reason}")
+    else:
+        typer.echo("   quarantined: none")
+    if run.links_this_run:
+        this_run = run.links_this_run
+        typer.echo(
+            "   linking this run: "
+            + ", ".join(
+                f"{name.replace('_', ' ')} {count}" for name, count in this_run.items() if count
+            )
+        )
+    if run.emis:
+        typer.echo(
+            "   EMIS records: " + ", ".join(f"{name} {count}" for name, count in run.emis.items())
+        )
+    if run.snapshot:
+        typer.echo(f"   report snapshot served to Campus: {run.snapshot.name}")
+    if run.links:
+        typer.echo(
+            "   links in total, by how they were made: "
+            + ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in run.links.items())
+        )
+
+
+def _print_flags(flags) -> None:
+    status = "succeeded" if flags.success else "FAILED"
+    typer.echo(f"\n== flags for {flags.day}: {status} in {flags.seconds:.1f} s")
+    typer.echo(
+        f"   {'program':<20}{'badges':>8}{'unlinked':>10}{'set':>6}{'ended':>7}"
+        f"{'updated':>9}{'failed':>8}  last push"
+    )
+    for program in flags.programs:
+        badges = flags.badges.get(program.program, {})
+        typer.echo(
+            f"   {program.program:<20}{badges.get('active badges', 0):>8}"
+            f"{badges.get('not linked', 0):>10}{program.flags_set:>6}{program.flags_ended:>7}"
+            f"{program.flags_updated:>9}{program.changes_failed:>8}  "
+            f"{program.last_attempt_status or 'never'}"
+        )
+    typer.echo(
+        "   (badges: students in the program on that day; set: every flag written, including "
+        "flags for badges that opened and closed since the cutover, written already ended)"
+    )
+    if flags.campus_flags:
+        typer.echo(
+            "   open flags in Campus: "
+            + ", ".join(f"{name} {count}" for name, count in flags.campus_flags.items())
+        )
+
+
+@app.command()
+def ui(
+    students: Students = 2000,
+    seed: Seed = 7,
+    csv_sample: CsvSample = False,
+    port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
+) -> None:
+    """Serve the sandbox district on its default port and open `dagster dev` beside it."""
+    from sg_pipelines.demo import build_district
+    from sg_pipelines.sandbox.runner import SandboxServer
+
+    district, description = build_district(students, seed, csv_sample)
+    with SandboxServer(district, port=SANDBOX_DEFAULT_PORT) as sandbox:
+        typer.echo(f"Sandbox serving {description} at {sandbox.base_url}")
+        env = dict(os.environ)
+        env.setdefault("SG_HOME", str(default_home() / "demo"))
+        env.setdefault("DAGSTER_HOME", str(Path(env["SG_HOME"]) / "dagster"))
+        Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+        command = [
+            str(Path(sys.executable).parent / "dagster"),
+            "dev",
+            "-w",
+            str(REPO_ROOT / "workspace.yaml"),
+            "-p",
+            str(port),
+        ]
+        subprocess.run(command, env=env, cwd=REPO_ROOT, check=False)
+
+
+@app.command()
+def status(
+    settings_file: SettingsFile = None,
+) -> None:
+    """What the last syncs did and what waits for a person: counts only, never names."""
+    from sg_pipelines.programs.status import program_status
+    from sg_pipelines.settings import load_settings
+    from sg_pipelines.status import roster_status
+
+    settings = load_settings(settings_file)
+    if not settings.warehouse.exists():
+        typer.echo(f"No warehouse at {settings.warehouse} yet: run a sync first.")
+        raise typer.Exit(code=1)
+
+    report = roster_status(settings.warehouse)
+    typer.echo(f"Warehouse: {settings.warehouse}")
+    typer.echo("\nLast roster syncs:")
+    for sync in report.syncs:
+        typer.echo(
+            f"  {sync.started_at:%Y-%m-%d %H:%M} UTC  {sync.mode:<6}{sync.status:<10}"
+            f"fetched {sync.fetched}, rejected {sync.rejected}, warnings {sync.warnings}"
+            + (f"  ({sync.message})" if sync.message else "")
+        )
+    typer.echo(
+        f"\nStudents: {report.active_students} active, {report.inactive_students} inactive; "
+        f"linked {report.linked}, waiting for review {report.pending_reviews}, "
+        f"re-keyed so far {report.rekeyed}"
+    )
+
+    programs = program_status(settings.warehouse)
+    typer.echo("\nProgram flags:")
+    if not programs:
+        typer.echo("  no push yet")
+    for program in programs:
+        health = "ok" if program.healthy else "ATTENTION: last attempt did not succeed"
+        unflaggable = ", ".join(f"{n} {reason}" for reason, n in program.unflaggable.items())
+        typer.echo(
+            f"  {program.program:<18} last attempt {_when(program.last_attempted_at)} "
+            f"({program.last_attempt_status or 'never'}), last success "
+            f"{_when(program.last_success_at)}; set {program.flags_set}, ended "
+            f"{program.flags_ended}, updated {program.flags_updated}, failed "
+            f"{program.changes_failed}; {health}"
+            + (f"; cannot be flagged: {unflaggable}" if unflaggable else "")
+        )
+
+
+def _when(moment) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "never"
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port of the web side-app.")] = 8780,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+) -> None:
+    """Serve the web side-app: LTI 1.3 launch, the plan viewer, health, moved outline links."""
+    import uvicorn
+
+    from sg_pipelines.web import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False)
+
+
+def run() -> None:
+    """The `sg-pipelines` entry point: a user sees one line per problem, never a traceback."""
+    import yaml
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted; nothing half-written is kept, run the command again", err=True)
+        raise SystemExit(130) from None
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors(include_url=False, include_input=False)
+        )
+        typer.echo(f"error: invalid settings: {problems}", err=True)
+        raise SystemExit(2) from None
+    except yaml.YAMLError as error:
+        typer.echo(
+            f"error: the settings file is not valid YAML ({error.__class__.__name__})", err=True
+        )
+        raise SystemExit(2) from None
+    except ValueError as error:
+        # the CSV bundle loader and the settings refuse bad input with a message of their own
+        if type(error).__name__ not in {"BundleError", "NotADemoHome"}:
+            raise
+        typer.echo(f"error: {error}", err=True)
+        raise SystemExit(2) from None
+    except OSError as error:
+        typer.echo(
+            f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), err=True
+        )
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    run()
