@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint
+.PHONY: demo test bench bench-api lint
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ demo: $(STAMP)
 	$(VENV)/bin/sg-pipelines demo $(ARGS)
 
 test: $(STAMP)
-	./.ci/install-chromium
+	./.ci/install-test-tools
 	$(VENV)/bin/ruff check sg_pipelines sg_pipelines_tests
 	$(VENV)/bin/ruff format --check sg_pipelines sg_pipelines_tests
 	$(VENV)/bin/python -m pytest $(ARGS)
@@ -23,3 +23,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/pip install --quiet -e '.[dev,bench]'
 	$(VENV)/bin/python -m sg_pipelines_tests.bench.roster_sync $(ARGS)
+
+# the reporting API under load: wrk (Debian's package) is the load generator
+bench-api: $(STAMP)
+	./.ci/apt-install wrk
+	$(VENV)/bin/python -m sg_pipelines_tests.bench.api $(ARGS)

@@ -8,11 +8,13 @@ stays in this module, as in `gateway.py`.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from sg_pipelines.appdb.store import SqliteStore
@@ -46,6 +48,18 @@ class Permission:
     options: Mapping[str, Mapping[str, Any]]
     max_page_size: int
     replace_unknown: bool = False
+
+
+@functools.lru_cache(maxsize=1024)
+def _permission(
+    endpoint: str, options_json: str, max_page_size: int, replace_unknown: bool
+) -> Permission:
+    """A permission from its stored columns; the same columns give the same (frozen) object,
+    so a request does not parse the options again."""
+    options = MappingProxyType(
+        {name: MappingProxyType(option) for name, option in json.loads(options_json).items()}
+    )
+    return Permission(endpoint, options, max_page_size, replace_unknown)
 
 
 @dataclass(frozen=True)
@@ -234,12 +248,7 @@ class ExportStore(SqliteStore):
 
     def _export(self, row: sqlite3.Row) -> DataExport:
         permissions = tuple(
-            Permission(
-                endpoint=p["endpoint"],
-                options=json.loads(p["options"]),
-                max_page_size=p["max_page_size"],
-                replace_unknown=bool(p["replace_unknown"]),
-            )
+            _permission(p["endpoint"], p["options"], p["max_page_size"], bool(p["replace_unknown"]))
             for p in self._conn.execute(
                 "SELECT endpoint, options, max_page_size, replace_unknown "
                 "FROM data_export_permissions WHERE export_id = ? ORDER BY endpoint",
@@ -365,6 +374,35 @@ class ExportStore(SqliteStore):
             scopes=tuple(row["scopes"].split()),
             expires_at=row["expires_at"],
             account_active=bool(row["active"]),
+        )
+
+    def token_access(
+        self, token_hash: str, now: float, endpoint: str
+    ) -> tuple[TokenGrant, Permission | None] | None:
+        """`token_grant` and the account's permission for `endpoint` as they stand now, in one
+        read (None for the permission when the account lacks it)."""
+        row = self._conn.execute(
+            "SELECT t.export_id, e.client_id, t.scopes, t.expires_at, "
+            "e.accepted_at IS NOT NULL AND e.secret_hash IS NOT NULL AND e.disabled_at IS NULL "
+            "AS active, p.endpoint, p.options, p.max_page_size, p.replace_unknown "
+            "FROM api_tokens t JOIN data_exports e ON e.id = t.export_id "
+            "LEFT JOIN data_export_permissions p ON p.export_id = t.export_id AND p.endpoint = ? "
+            "WHERE t.token_hash = ? AND t.expires_at > ?",
+            (endpoint, token_hash, now),
+        ).fetchone()
+        if row is None:
+            return None
+        grant = TokenGrant(
+            export_id=row["export_id"],
+            client_id=row["client_id"],
+            scopes=tuple(row["scopes"].split()),
+            expires_at=row["expires_at"],
+            account_active=bool(row["active"]),
+        )
+        if row["endpoint"] is None:
+            return grant, None
+        return grant, _permission(
+            row["endpoint"], row["options"], row["max_page_size"], bool(row["replace_unknown"])
         )
 
     def sweep_tokens(self, now: float) -> int:

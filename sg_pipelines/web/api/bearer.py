@@ -17,7 +17,7 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sg_pipelines.appdb.exports import TokenGrant
+from sg_pipelines.appdb.exports import Permission, TokenGrant
 from sg_pipelines.web.api.credentials import token_digest
 from sg_pipelines.web.api.errors import json_error
 from sg_pipelines.web.api.service import ReportingApi
@@ -69,9 +69,12 @@ def presented_token(request: Request) -> str:
     return value
 
 
-def grant_for(api: ReportingApi, token: str) -> TokenGrant:
-    """What a token stands for; BearerRefused with `invalid_token` when it stands for nothing."""
-    grant = api.store.token_grant(token_digest(token), api.clock())
-    if grant is None or not grant.account_active:
+def access_for(
+    api: ReportingApi, token: str, endpoint: str
+) -> tuple[TokenGrant, Permission | None]:
+    """What a token stands for, and its account's permission for `endpoint` as it stands now
+    (None without one); BearerRefused with `invalid_token` when the token stands for nothing."""
+    found = api.store.token_access(token_digest(token), api.clock(), endpoint)
+    if found is None or not found[0].account_active:
         raise BearerRefused(401, "invalid_token", "the token is expired, revoked or unknown")
-    return grant
+    return found

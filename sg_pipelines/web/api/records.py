@@ -4,8 +4,9 @@ snapshot, for a bearer token whose account is permitted the endpoint.
 A request is answered in this order: the token (`bearer.py`), the endpoint permission (403 for
 anything not permitted, existing or not, with an audit row), the snapshot (503 before the first
 publish), the options under the account's rules (`options.py`; 400 with every problem listed),
-then one page. JSON by default; the state's fixed-width format for `format=fixed` or an Accept
-header preferring `text/plain`. `X-Total-Count` gives the matching records, `Link` the first,
+then one page: built in the thread pool the first time, kept rendered after, so a page asked
+again is answered on the event loop. JSON by default; the state's fixed-width format for
+`format=fixed` or an Accept header preferring `text/plain`. `X-Total-Count` gives the matching records, `Link` the first,
 previous, next and last pages. Every authenticated request leaves an audit row: account,
 endpoint, time, result, status and correlation id; never its parameters. The row is written
 behind the answer (`audit.py`), so a request never waits for SQLite's write lock.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,9 +27,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sg_pipelines.appdb.exports import TokenGrant
+from sg_pipelines.appdb.exports import Permission, TokenGrant
 from sg_pipelines.emis.fixed_width import json_row, render
-from sg_pipelines.web.api.bearer import BearerRefused, grant_for, presented_token
+from sg_pipelines.web.api.bearer import BearerRefused, access_for, presented_token
 from sg_pipelines.web.api.errors import NO_STORE, correlation_id, json_error
 from sg_pipelines.web.api.options import ENDPOINTS, Endpoint, InvalidParameters, PageRequest, decide
 from sg_pipelines.web.api.service import ReportingApi
@@ -46,27 +48,25 @@ def audit_endpoint(name: str) -> str:
 
 
 async def records(request: Request) -> Response:
-    """`GET /api/v1/stateReporting/{name}`, and every other path under `/api/`."""
+    """`GET /api/v1/stateReporting/{name}`, and every other path under `/api/`.
+
+    Answered on the event loop: the token and permission are one indexed SQLite read and a page
+    asked before is in memory. Only a page not rendered yet is built in the thread pool.
+    """
     api: ReportingApi = request.app.state.api
     if not secure_transport(request):
         return json_error(request, 400, "invalid_request", "the API needs https")
-    try:
-        token = presented_token(request)
-    except BearerRefused as refused:
-        return refused.response(request)
-    return await run_in_threadpool(_records, api, request, token)
-
-
-def _records(api: ReportingApi, request: Request, token: str) -> Response:
     started = time.perf_counter()
-    try:
-        grant = grant_for(api, token)
-    except BearerRefused as refused:
-        return refused.response(request)
-
     name = request.path_params.get("name", "")
     endpoint = ENDPOINTS.get(name) if request.url.path == f"{BASE_PATH}/{name}" else None
-    response = _answer(api, request, grant, endpoint, name)
+    try:
+        token = presented_token(request)
+        grant, permission = access_for(api, token, endpoint.name if endpoint else "")
+    except BearerRefused as refused:
+        return refused.response(request)
+
+    answer = _answer(api, request, grant, permission, endpoint, name)
+    response = answer if isinstance(answer, Response) else await run_in_threadpool(answer)
     api.record_request(
         audit_endpoint(name) if endpoint is None else endpoint.name,
         _result(response),
@@ -94,13 +94,13 @@ def _answer(
     api: ReportingApi,
     request: Request,
     grant: TokenGrant,
+    permission: Permission | None,
     endpoint: Endpoint | None,
     name: str,
-) -> Response:
-    # the permission is read from the account now, not from the token: a removed permission
-    # takes effect at once
-    export = api.store.export_by_id(grant.export_id)
-    permission = export.permission(endpoint.name) if export and endpoint else None
+) -> Response | Callable[[], Response]:
+    """The response, or a function that builds it (in the thread pool) when the page has not
+    been rendered yet. The permission is the account's now, not the token's: a removed
+    permission takes effect at once."""
     if endpoint is None or permission is None or endpoint.scope not in grant.scopes:
         scope = f"emis:{name}" if _SAFE_NAME.fullmatch(name) else None
         return BearerRefused(
@@ -134,17 +134,25 @@ def _answer(
         )
 
     key = (endpoint.name, page_request)
+
+    def respond(body: bytes, total: int) -> Response:
+        headers = _headers(api, request, endpoint, page_request, total, snapshot)
+        media_type = (
+            "text/plain; charset=us-ascii" if page_request.format == "fixed" else "application/json"
+        )
+        return Response(body, media_type=media_type, headers=headers)
+
     cached = snapshot.rendered(key)
-    if cached is None:
+    if cached is not None:
+        return respond(*cached)
+
+    def build() -> Response:
         page = snapshot.page(endpoint, page_request)
-        cached = (_body(endpoint, page_request, page, snapshot), page.total)
-        snapshot.keep_rendered(key, *cached)
-    body, total = cached
-    headers = _headers(api, request, endpoint, page_request, total, snapshot)
-    media_type = (
-        "text/plain; charset=us-ascii" if page_request.format == "fixed" else "application/json"
-    )
-    return Response(body, media_type=media_type, headers=headers)
+        rendered = (_body(endpoint, page_request, page, snapshot), page.total)
+        snapshot.keep_rendered(key, *rendered)
+        return respond(*rendered)
+
+    return build
 
 
 def _body(
