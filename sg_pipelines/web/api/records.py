@@ -6,10 +6,11 @@ anything not permitted, existing or not, with an audit row), the snapshot (503 b
 publish), the options under the account's rules (`options.py`; 400 with every problem listed),
 then one page: built in the thread pool the first time, kept rendered after, so a page asked
 again is answered on the event loop. JSON by default; the state's fixed-width format for
-`format=fixed` or an Accept header preferring `text/plain`. `X-Total-Count` gives the matching records, `Link` the first,
-previous, next and last pages. Every authenticated request leaves an audit row: account,
-endpoint, time, result, status and correlation id; never its parameters. The row is written
-behind the answer (`audit.py`), so a request never waits for SQLite's write lock.
+`format=fixed` or an Accept header preferring `text/plain`. `X-Total-Count` gives the matching
+records, `Link` the first, previous, next and last pages. Every authenticated request leaves
+an audit row: account, endpoint, time, result, status and correlation id; never its
+parameters. The row is written behind the answer (`audit.py`), so a request never waits for
+SQLite's write lock.
 """
 
 from __future__ import annotations
