@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from datetime import UTC, datetime
 
 from dagster import (
     AssetKey,
@@ -150,10 +151,21 @@ def build_flags_sensor(settings: Settings, flags_job) -> SensorDefinition:
         description="Runs the flags of the newest complete day once the roster is in.",
     )
     def flags_after_roster(context: RunStatusSensorContext):
-        day = newest_complete_day(context.dagster_run_start_time())
+        day = newest_complete_day(roster_run_started_at(context))
         return flag_run_requests(settings, day, context.dagster_run.run_id)
 
     return flags_after_roster
+
+
+def roster_run_started_at(context: RunStatusSensorContext) -> datetime:
+    """When the roster run started: its day, not the sensor's tick, decides the flags' day.
+
+    A run that finishes after midnight, or a sensor that ticks late, still flags the day the
+    02:00 run was started for.
+    """
+    record = context.instance.get_run_record_by_id(context.dagster_run.run_id)
+    started = record.start_time if record else None
+    return datetime.fromtimestamp(started, UTC) if started else datetime.now(UTC)
 
 
 def flag_run_requests(settings: Settings, day, roster_run_id: str) -> list[RunRequest]:

@@ -138,3 +138,67 @@ def test_the_flags_job_is_partitioned_by_program_and_day(defs):
     assert set(partitions.partition_dimension_names) == {"program", "day"}
     key = "2025-08-01|special_education"
     assert partitions.has_partition_key(key)
+
+
+@pytest.mark.parametrize(
+    ("started_at", "expected_day"),
+    [
+        ("2025-12-05T02:00:00-05:00", "2025-12-04"),  # D4
+        ("2026-03-08T02:30:00-05:00", "2026-03-07"),  # 02:30 does not exist: clocks spring forward
+        (
+            "2025-11-02T01:30:00-04:00",
+            "2025-11-01",
+        ),  # the first 01:30 of the night clocks fall back
+        ("2025-11-02T01:30:00-05:00", "2025-11-01"),  # and the second
+    ],
+)
+def test_the_flags_sensor_requests_the_day_before_the_roster_run_started(
+    tmp_path, started_at, expected_day
+):
+    from datetime import datetime
+
+    from dagster import (
+        DagsterEventType,
+        DagsterInstance,
+        Definitions,
+        build_run_status_sensor_context,
+        define_asset_job,
+        in_process_executor,
+    )
+    from dagster import asset as dagster_asset
+
+    @dagster_asset
+    def roster_stand_in() -> None:
+        """Stands in for the roster: only the run's name and start time matter here."""
+
+    stand_in = define_asset_job(
+        NIGHTLY_JOB, selection=[roster_stand_in], executor_def=in_process_executor
+    )
+    settings = load_settings(environ={"SG_HOME": str(tmp_path)})
+    sensor = build_definitions(settings).resolve_sensor_def("flags_after_roster_sensor")
+
+    with DagsterInstance.local_temp(str(tmp_path)) as instance:
+        result = (
+            Definitions(assets=[roster_stand_in], jobs=[stand_in])
+            .resolve_job_def(NIGHTLY_JOB)
+            .execute_in_process(instance=instance)
+        )
+        events = {event.event_type: event for event in result.all_events}
+        # the run as the 02:00 schedule started it, whenever the test runs
+        instance.run_storage.handle_run_event(
+            result.run_id,
+            events[DagsterEventType.RUN_START],
+            update_timestamp=datetime.fromisoformat(started_at),
+        )
+        context = build_run_status_sensor_context(
+            sensor_name=sensor.name,
+            dagster_event=events[DagsterEventType.RUN_SUCCESS],
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(result.run_id),
+        )
+        requests = list(sensor(context))
+
+    assert {request.partition_key.keys_by_dimension["day"] for request in requests} == {
+        expected_day
+    }
+    assert len(requests) == len(settings.enabled_programs)
