@@ -181,6 +181,11 @@ class TestPlatform:
             protected, json.dumps(claims), key, algorithms=[protected["alg"]]
         )
 
+    def sign_text(self, payload: str) -> str:
+        """A token over a payload written by hand (json.dumps cannot write `1e999`)."""
+        key = self.keys[0]
+        return jws.serialize_compact({"alg": "RS256", "kid": key.kid}, payload, key, ["RS256"])
+
 
 def valid_claims(nonce: str, **changes: Any) -> dict[str, Any]:
     """A teacher's resource-link launch for the student with an IEP; `changes` replace claims
@@ -208,6 +213,42 @@ def valid_claims(nonce: str, **changes: Any) -> dict[str, Any]:
         else:
             claims[name] = value
     return claims
+
+
+# cert §6.1.1 Known Bad Payloads: (signing options, claim changes, the refusal's reason code) per
+# case. Payload 5, a message that is no JWT, is tested on its own. Payload 1 is refused when the
+# platform publishes more than one key (fault B8 tries the single key of a one-key set).
+KNOWN_BAD_PAYLOADS = {
+    "1 no kid sent in jwt header": ({"drop_kid": True}, {}, "missing_kid"),
+    "2 incorrect kid in jwt header": ({"header": {"kid": "imsglobal-unknown"}}, {}, "unknown_kid"),
+    "3 wrong lti version": ({}, {CLAIM + "version": "1.2.0"}, "wrong_version"),
+    "4 no lti version": ({}, {CLAIM + "version": None}, "wrong_version"),
+    "6 missing lti claims": (
+        {},
+        {
+            "aud": None,
+            "iss": None,
+            "sub": None,
+            CLAIM + "deployment_id": None,
+            CLAIM + "roles": None,
+        },
+        "wrong_issuer",
+    ),
+    "7 timestamps incorrect": ({}, {"iat": 11111, "exp": 22222}, "expired"),
+    "8 message_type claim missing": ({}, {CLAIM + "message_type": None}, "wrong_message_type"),
+    "9 role claim missing": ({}, {CLAIM + "roles": None}, "missing_roles"),
+    "10 deployment_id claim missing": (
+        {},
+        {CLAIM + "deployment_id": None},
+        "missing_deployment_id",
+    ),
+    "11 resource_link_id claim missing": (
+        {},
+        {CLAIM + "resource_link": {"title": "flag"}},
+        "missing_resource_link_id",
+    ),
+    "12 user claim missing": ({}, {"sub": None}, "missing_sub"),
+}
 
 
 def lti_settings(**changes: Any) -> LtiSettings:

@@ -3,13 +3,19 @@ see what, the plan view and its audit (L12-L22 of the matrix; faults B1, B2, B4,
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import logging
 import re
+import sqlite3
 import time
 import uuid
 
 import pytest
 
+from sg_pipelines.appdb import AppDatabase
 from sg_pipelines.appdb.lti import Deployment, LtiStore
 from sg_pipelines.web.lti.tool import secret_hash
 from sg_pipelines_tests.web.lti_support import (
@@ -18,6 +24,8 @@ from sg_pipelines_tests.web.lti_support import (
     DEPLOYMENT_ID,
     INACTIVE_GUID,
     ISSUER,
+    JWKS_URL,
+    KNOWN_BAD_PAYLOADS,
     LIS,
     NO_PLAN_GUID,
     OTHER_SCHOOL_GUID,
@@ -30,6 +38,7 @@ from sg_pipelines_tests.web.lti_support import (
     make_district,
     new_guid,
     register_platform,
+    rsa_key,
     valid_claims,
 )
 
@@ -53,6 +62,22 @@ def custom(student: str = STUDENT_GUID, program: str = "Special Education") -> d
 def audit_for(district, sub: str):
     with LtiStore(district.url) as store:
         return [entry for entry in store.view_audit() if entry.user_sub == sub]
+
+
+def view_tokens(district) -> int:
+    """How many view tokens the tool has handed out: a refused launch must add none."""
+    with sqlite3.connect(district.url.removeprefix("sqlite:///")) as conn:
+        return conn.execute("SELECT count(*) FROM lti_view_tokens").fetchone()[0]
+
+
+def reference(response) -> str:
+    """The reason code the page shows the integration contact."""
+    found = re.search(r"integration contact: ([a-z_]+)", response.text)
+    return found[1] if found else ""
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 # the happy path
@@ -167,6 +192,31 @@ def test_b2_the_state_cookie_is_samesite_none_secure_httponly_and_short_lived(to
     assert 0 < max_age <= 600
 
 
+@pytest.mark.parametrize("ttl", [30, 300, 600])
+def test_b2_the_state_cookie_lives_as_long_as_the_state_and_only_under_lti(district, ttl):
+    tool = Launcher(district, TestPlatform(), lti_settings(state_ttl_seconds=ttl))
+    [cookie] = tool.login().response.headers.get_list("set-cookie")
+
+    attributes = [part.strip() for part in cookie.split(";")]
+    assert f"Max-Age={ttl}" in attributes
+    assert "Path=/lti/" in attributes
+    assert not [a for a in attributes if a.lower().startswith(("domain=", "expires="))]
+
+
+@pytest.mark.parametrize("outcome", ["accepted", "refused"])
+def test_b2_each_launch_has_its_own_cookie_and_the_launch_expires_it(tool, outcome):
+    first, second = tool.login(), tool.login()
+    claims = valid_claims(second.nonce, **({} if outcome == "accepted" else {"exp": 1}))
+
+    response = tool.post(tool.platform.sign(claims), second.state)
+
+    assert first.cookie_name != second.cookie_name
+    [expired] = response.headers.get_list("set-cookie")
+    assert expired.startswith(f"{second.cookie_name}=;") and "Max-Age=0" in expired
+    assert "Path=/lti/" in expired
+    assert first.cookie_name in tool.client.cookies  # the other tab keeps its own
+
+
 def test_two_tabs_launching_at_once_each_keep_their_own_state(tool):
     first, second = tool.login(), tool.login()
 
@@ -249,6 +299,43 @@ def test_l13_a_nonce_issued_to_another_launch_is_rejected(tool):
     assert tool.post(tool.platform.sign(valid_claims(first.nonce)), first.state).status_code == 303
 
 
+@pytest.mark.parametrize(
+    ("replay", "status", "code"),
+    [
+        ("same-tab", 400, "state_used"),
+        ("after-a-restart", 400, "state_used"),
+        ("with-another-tabs-state", 400, "nonce_not_issued_or_used"),
+        ("after-the-state-was-swept", 401, "unknown_state"),
+    ],
+)
+def test_b6_a_used_id_token_is_refused_however_it_is_replayed(tmp_path, replay, status, code):
+    district = make_district(tmp_path)
+    register_platform(district, lti_settings())
+    tool = Launcher(district, TestPlatform(), lti_settings())
+    login = tool.login()
+    token = tool.platform.sign(valid_claims(login.nonce))
+    assert tool.post(token, login.state).status_code == 303
+    if replay == "after-the-state-was-swept":
+        with LtiStore(district.url) as store:
+            store.sweep(time.time() + 3600, keep_used_states_seconds=600)
+
+    other_tab = tool.login()
+    poster = tool
+    if replay == "after-a-restart":
+        # a new app process on the same app database: the nonce store is not in memory
+        poster = Launcher(district, tool.platform, lti_settings())
+    state = other_tab.state if replay == "with-another-tabs-state" else login.state
+    before = view_tokens(district)
+    response = poster.post(token, state)
+
+    assert (response.status_code, reference(response)) == (status, code)
+    assert "location" not in response.headers
+    assert view_tokens(district) == before
+    with LtiStore(district.url) as store:
+        # the attempt burns nothing: the other tab's state is still unused
+        assert not store.launch_state(secret_hash(other_tab.state)).used
+
+
 def test_nonces_live_server_side_with_an_expiry(tool, district):
     login = tool.login()
 
@@ -277,6 +364,31 @@ def test_b4_an_expired_token_gets_the_relaunch_page_and_a_log_of_the_skew(tool, 
     assert re.search(r"exp was 12\d s ago", caplog.text)
 
 
+@pytest.mark.parametrize(
+    ("claim", "value", "code"),
+    [
+        ("exp", "NaN", "not_a_jwt"),
+        ("exp", "Infinity", "not_a_jwt"),
+        ("exp", "1e999", "missing_times"),
+        ("iat", "NaN", "not_a_jwt"),
+        ("nbf", '"tomorrow"', "missing_times"),
+        ("nbf", "1e999", "missing_times"),
+    ],
+)
+def test_b4_a_token_whose_times_are_not_finite_numbers_never_opens_a_plan(
+    tool, district, claim, value, code
+):
+    login = tool.login()
+    claims = valid_claims(login.nonce, **{claim: 0})
+    payload = json.dumps(claims).replace(f'"{claim}": 0', f'"{claim}": {value}')
+    before = view_tokens(district)
+
+    response = tool.post(tool.platform.sign_text(payload), login.state)
+
+    assert (response.status_code, reference(response)) == (400, code)
+    assert view_tokens(district) == before
+
+
 # fault B7, L15: deployments
 
 
@@ -300,6 +412,53 @@ def test_l15_a_deployment_that_differs_from_the_login_hint_is_refused(tool, dist
 
     assert response.status_code == 400
     assert "deployment_differs_from_login" in response.text
+
+
+@pytest.mark.parametrize(
+    ("client_id", "changes", "status", "code"),
+    [
+        (
+            "school-2-viewer",
+            {"aud": "school-2-viewer", "azp": "school-2-viewer"},
+            403,
+            "unknown_deployment",
+        ),
+        (CLIENT_ID, {CLAIM + "deployment_id": "school-2"}, 403, "unknown_deployment"),
+        ("school-2-viewer", {}, 400, "wrong_audience"),
+        (CLIENT_ID, {"iss": "https://other-campus.test"}, 400, "wrong_issuer"),
+    ],
+    ids=[
+        "district-deployment-under-the-school-client",
+        "school-deployment-under-the-district-client",
+        "district-token-for-a-school-login",
+        "right-deployment-from-another-issuer",
+    ],
+)
+def test_b7_a_known_deployment_under_another_registration_is_refused(
+    district, client_id, changes, status, code
+):
+    tool = Launcher(district, TestPlatform(), lti_settings())
+    login = tool.login(client_id=client_id, lti_deployment_id=None)
+    before = view_tokens(district)
+
+    response = tool.post(tool.platform.sign(valid_claims(login.nonce, **changes)), login.state)
+
+    assert (response.status_code, reference(response)) == (status, code)
+    assert view_tokens(district) == before
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    ["https://campus.test\nlaunch accepted for every student", "x" * 2000, "https://é.test"],
+    ids=["line-break", "long", "non-ascii"],
+)
+def test_b7_an_unknown_issuer_is_logged_without_its_raw_value(tool, caplog, issuer):
+    with caplog.at_level(logging.WARNING, logger="sg_pipelines.web.lti.routes"):
+        response = tool.login(iss=issuer).response
+
+    assert response.status_code == 403
+    assert issuer not in caplog.text
+    assert all("\n" not in record.getMessage() for record in caplog.records)
 
 
 # L16: no open redirect
@@ -396,6 +555,37 @@ def test_l20_a_user_without_a_staff_role_gets_403_and_is_audited(tool, district,
     assert [e.result for e in audit_for(district, sub)] == ["denied:not_staff"]
 
 
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ("student-left-the-district", "denied:student_not_in_district"),
+        ("deployment-narrowed-to-another-building", "denied:student_outside_deployment"),
+    ],
+)
+def test_l19_an_open_view_ends_when_the_deployment_no_longer_covers_the_student(
+    tmp_path, change, code
+):
+    district = make_district(tmp_path)
+    register_platform(district, lti_settings())
+    tool = Launcher(district, TestPlatform(), lti_settings())
+    view = tool.follow(tool.launch(sub="staff-reopen"))
+    assert view.status_code == 200
+
+    if change == "student-left-the-district":
+        with AppDatabase(district.url) as database:
+            database.set_active(district.student_id, False, actor="test")
+    else:
+        with LtiStore(district.url) as store:
+            [registration] = store.registrations_for(ISSUER, CLIENT_ID)
+            store.add_deployment(registration.id, Deployment(DEPLOYMENT_ID, ("000999",)))
+    again = tool.client.get(view.url.path)
+
+    assert again.status_code == 403
+    assert "You cannot view this plan" in again.text
+    assert "Rowan" not in again.text and "Reads at a second-grade level" not in again.text
+    assert [e.result for e in audit_for(district, "staff-reopen")] == ["shown", code]
+
+
 def test_a_short_instructor_role_counts_as_staff(tool):
     assert tool.launch(**{CLAIM + "roles": ["Instructor"]}).status_code == 303
 
@@ -412,6 +602,111 @@ def test_refusals_name_no_student_and_log_no_personal_data(tool, caplog):
         assert "Uma" not in response.text and OTHER_SCHOOL_GUID not in response.text
     for secret in (OTHER_SCHOOL_GUID, "staff-private", "Special Education"):
         assert secret not in caplog.text
+
+
+# cert §6.1.1 and L1-L6 through the launch endpoint: a page with the reason, never a view
+
+
+@pytest.mark.parametrize("case", KNOWN_BAD_PAYLOADS, ids=list(KNOWN_BAD_PAYLOADS))
+def test_a_known_bad_payload_posted_to_the_launch_gets_a_page_and_no_view(district, case):
+    options, changes, code = KNOWN_BAD_PAYLOADS[case]
+    # two published keys, so a token without kid has no single key to fall back on (fault B8)
+    tool = Launcher(district, TestPlatform(keys=[rsa_key("k1"), rsa_key("k0")]), lti_settings())
+    login = tool.login()
+    before = view_tokens(district)
+
+    token = tool.platform.sign(valid_claims(login.nonce, **changes), **options)
+    response = tool.post(token, login.state)
+
+    assert (response.status_code, reference(response)) == (401 if code == "expired" else 400, code)
+    assert "location" not in response.headers
+    assert response.headers["cache-control"] == "no-store"
+    assert view_tokens(district) == before
+
+
+@pytest.mark.parametrize(
+    "token", ["not-a-jwt", "a.b.c", "jwt-without-lti-claims"], ids=["garbage", "parts", "no-lti"]
+)
+def test_bad_payload_5_an_invalid_lti_message_posted_to_the_launch_is_refused(tool, token):
+    login = tool.login()
+    if token == "jwt-without-lti-claims":
+        token = tool.platform.sign({"name": "badltilaunch"})
+
+    response = tool.post(token, login.state)
+
+    assert response.status_code == 400
+    assert reference(response) in {"not_a_jwt", "wrong_issuer"}
+
+
+def forged(attack: str, platform: TestPlatform, nonce: str) -> str:
+    """A launch token an attacker could make without the platform's private key."""
+    claims = valid_claims(nonce)
+    if attack == "alg-none":
+        header = b64(json.dumps({"alg": "none", "kid": "k1"}).encode())
+        return f"{header}.{b64(json.dumps(claims).encode())}."
+    if attack.startswith("hs256-with-public-"):
+        public = platform.keys[0]
+        secret = {
+            "pem": public.as_pem(private=False),
+            "der": public.as_der(private=False),
+            "jwk": json.dumps(public.as_dict(private=False)).encode(),
+        }[attack.rsplit("-", 1)[1]]
+        signing_input = ".".join(
+            (b64(b'{"alg":"HS256","kid":"k1"}'), b64(json.dumps(claims).encode()))
+        )
+        signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+        return f"{signing_input}.{b64(signature)}"
+    attacker = rsa_key("attacker")
+    header = {
+        "jku": {"jku": "https://attacker.example/jwks.json"},
+        "x5u": {"x5u": "https://attacker.example/cert.pem"},
+        "embedded-jwk": {"jwk": {**attacker.as_dict(private=False), "kid": "k1"}},
+    }[attack]
+    return TestPlatform(keys=[attacker]).sign(claims, header={**header, "kid": "k1"})
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "alg-none",
+        "hs256-with-public-pem",
+        "hs256-with-public-der",
+        "hs256-with-public-jwk",
+        "jku",
+        "x5u",
+        "embedded-jwk",
+    ],
+)
+def test_l1_l3_a_forged_header_is_refused_and_only_the_registered_key_set_is_fetched(
+    tool, district, attack
+):
+    login = tool.login()
+    before = view_tokens(district)
+
+    response = tool.post(forged(attack, tool.platform, login.nonce), login.state)
+
+    assert response.status_code == 400
+    assert reference(response) in {"algorithm_not_allowed", "bad_signature", "not_a_jwt"}
+    assert view_tokens(district) == before
+    assert set(tool.platform.requested) <= {JWKS_URL}
+
+
+def test_l4_a_burst_of_launches_with_random_kids_costs_at_most_one_refetch(tool):
+    responses = [tool.launch(header={"kid": f"random-{n}"}) for n in range(20)]
+
+    assert {(r.status_code, reference(r)) for r in responses} == {(400, "unknown_kid")}
+    assert tool.platform.fetches <= 2  # the first load and at most one refetch
+    assert tool.launch().status_code == 303  # the real key still works
+
+
+@pytest.mark.parametrize("failure", ["500", "not-json", "hang"])
+def test_l6_a_failing_key_set_fails_the_launch_closed_with_a_page(district, failure):
+    tool = Launcher(district, TestPlatform(failure=failure), lti_settings())
+
+    response = tool.launch()
+
+    assert (response.status_code, reference(response)) == (400, "key_set_unavailable")
+    assert "location" not in response.headers
 
 
 # L22: transport and content type

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from sg_pipelines.appdb.lti import Deployment
 from sg_pipelines.web.lti.config import load_lti_settings
@@ -95,3 +96,10 @@ def test_lti_settings_read_sg_lti_environment_variables():
     )
 
     assert (settings.leeway_seconds, settings.staff_roles) == (30, ["a", "b"])
+
+
+@pytest.mark.parametrize("algorithms", ["HS256", "RS256,HS512", "none", "RS256,EdDSA", ""])
+def test_only_asymmetric_signature_algorithms_can_be_configured(algorithms):
+    # an HMAC algorithm would let a public key serve as the shared secret (L2)
+    with pytest.raises(ValidationError):
+        load_lti_settings({"SG_LTI__ALGORITHMS": algorithms})

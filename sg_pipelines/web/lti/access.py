@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 
 from sg_pipelines.appdb.gateway import AppDatabase
+from sg_pipelines.appdb.lti import Deployment
 from sg_pipelines.appdb.records import PlanStudent
 from sg_pipelines.settings import PROGRAM_KEYS, Settings
 from sg_pipelines.web.lti.config import LIS, LtiSettings
@@ -80,6 +81,18 @@ def is_staff(roles: tuple[str, ...], lti: LtiSettings) -> bool:
     return any(SHORT_ROLES.get(role, role) in staff for role in roles)
 
 
+def check_district_owns(student: PlanStudent | None, deployment: Deployment | None) -> None:
+    """Raise AccessDenied unless the deployment (still) covers this active student.
+
+    Checked at the launch and again on every view: a student who left, a deployment narrowed
+    to other buildings or removed, ends the open views at once.
+    """
+    if student is None or not student.active:
+        raise AccessDenied("student_not_in_district")
+    if deployment is None or not deployment.covers(student.building_irn):
+        raise AccessDenied("student_outside_deployment", student.id)
+
+
 def authorise(
     claims: LaunchClaims,
     database: AppDatabase,
@@ -95,8 +108,5 @@ def authorise(
     student = None
     for spelling in dict.fromkeys((sourced_id, sourced_id.lower(), sourced_id.upper())):
         student = student or database.find_by_internal_sis_id(spelling)
-    if student is None or not student.active:
-        raise AccessDenied("student_not_in_district")
-    if not claims.deployment.covers(student.building_irn):
-        raise AccessDenied("student_outside_deployment", student.id)
+    check_district_owns(student, claims.deployment)
     return student, program

@@ -29,6 +29,10 @@ STAFF_ROLES = (
     f"{LIS}/system/person#Administrator",
 )
 
+# Signature algorithms a platform may use: asymmetric only, each bound to its key type in
+# `validation.py`. HMAC is never allowed, so a public key can never serve as a shared secret.
+SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384")
+
 
 class LtiSettings(BaseModel):
     """How the tool validates launches and decides who may see a plan."""
@@ -49,6 +53,14 @@ class LtiSettings(BaseModel):
     single_key_without_kid: bool = True
     tool_key_overlap_days: int = Field(default=7, ge=0)
     allow_http_loopback: bool = True
+
+    @field_validator("algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: list[str]) -> list[str]:
+        refused = [name for name in value if name not in SIGNING_ALGORITHMS]
+        if refused or not value:
+            raise ValueError(f"algorithms must be among {', '.join(SIGNING_ALGORITHMS)}")
+        return value
 
     @field_validator("tool_url")
     @classmethod

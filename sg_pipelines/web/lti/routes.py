@@ -14,6 +14,7 @@ Logs carry reason codes, issuers and deployment ids; never tokens, subs or stude
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -45,6 +46,7 @@ LOGIN_PARAMS = (
 STATE_COOKIE_PREFIX = "lti_state_"
 MAX_PARAM_LENGTH = 2048
 MAX_LOGIN_BYTES = 16_384
+_LOGGABLE = re.compile(r"[\x21-\x7e]{1,200}")
 
 
 def state_cookie_name(state: str) -> str:
@@ -91,6 +93,12 @@ async def read_form(request: Request, limit: int) -> dict[str, str] | None:
     return form
 
 
+def loggable(value: str) -> str:
+    """A login parameter as it may be logged: anyone can send one, so only a short printable
+    value goes into the log, never a line break or a page of text."""
+    return value if _LOGGABLE.fullmatch(value) else "(unprintable or too long)"
+
+
 def _params(source: Mapping[str, str]) -> dict[str, str]:
     found = {}
     for name in LOGIN_PARAMS:
@@ -130,7 +138,9 @@ def _login(tool: LtiTool, params: dict[str, str]) -> Response:
     registrations = tool.store.registrations_for(params["iss"], params.get("client_id"))
     if len(registrations) != 1:
         logger.warning(
-            "login refused: %d registrations match the issuer %s", len(registrations), params["iss"]
+            "login refused: %d registrations match the issuer %s",
+            len(registrations),
+            loggable(params["iss"]),
         )
         return _refuse(tool, "unregistered", "platform_not_registered")
     [registration] = registrations
@@ -141,7 +151,9 @@ def _login(tool: LtiTool, params: dict[str, str]) -> Response:
     hinted = params.get("lti_deployment_id")
     if hinted is not None and registration.deployment(hinted) is None:
         logger.warning(
-            "login refused: unknown deployment %s of issuer %s", hinted, registration.issuer
+            "login refused: unknown deployment %s of issuer %s",
+            loggable(hinted),
+            registration.issuer,
         )
         return _refuse(tool, "unregistered", "unknown_deployment")
 

@@ -10,6 +10,7 @@ caller, which consumes it together with the state. Every refusal is a `LaunchRej
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +72,16 @@ def _short_id(claims: Mapping[str, Any], name: str, reason: str) -> str:
     return value
 
 
+def _refuse_constant(name: str) -> float:
+    # JSON has no NaN or Infinity, but Python's parser accepts them; a time must be a number
+    raise ValueError(f"{name} is not JSON")
+
+
+def _numeric_date(value: Any) -> bool:
+    """A NumericDate (RFC 7519 §2): a finite number of seconds, not a boolean."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _header_and_claims(id_token: str, settings: LtiSettings) -> tuple[dict[str, Any], dict]:
     if len(id_token) > settings.max_id_token_bytes:
         raise LaunchRejected("token_too_large")
@@ -78,7 +89,7 @@ def _header_and_claims(id_token: str, settings: LtiSettings) -> tuple[dict[str, 
         raise LaunchRejected("not_a_jwt")
     try:
         compact = jws.extract_compact(id_token.encode("ascii"))
-        claims = json.loads(compact.payload)
+        claims = json.loads(compact.payload, parse_constant=_refuse_constant)
     except (JoseError, ValueError, UnicodeError, RecursionError):
         raise LaunchRejected("not_a_jwt") from None
     if not isinstance(claims, dict):
@@ -137,11 +148,10 @@ def _verify_signature(
 
 
 def _check_times(claims: Mapping[str, Any], settings: LtiSettings, now: float) -> None:
-    expires, issued = claims.get("exp"), claims.get("iat")
-    if not all(
-        isinstance(value, int | float) and not isinstance(value, bool)
-        for value in (expires, issued)
-    ):
+    expires, issued, not_before = claims.get("exp"), claims.get("iat"), claims.get("nbf")
+    if not (_numeric_date(expires) and _numeric_date(issued)):
+        raise LaunchRejected("missing_times")
+    if not_before is not None and not _numeric_date(not_before):
         raise LaunchRejected("missing_times")
     leeway = settings.leeway_seconds
     if now > expires + leeway:
@@ -150,8 +160,7 @@ def _check_times(claims: Mapping[str, Any], settings: LtiSettings, now: float) -
         raise LaunchRejected("issued_in_future", "expired", f"iat is {issued - now:.0f} s ahead")
     if now - issued > settings.max_token_age_seconds + leeway:
         raise LaunchRejected("too_old", "expired", f"iat was {now - issued:.0f} s ago")
-    not_before = claims.get("nbf")
-    if isinstance(not_before, int | float) and not_before > now + leeway:
+    if not_before is not None and not_before > now + leeway:
         raise LaunchRejected("not_yet_valid", "expired", f"nbf is {not_before - now:.0f} s ahead")
 
 

@@ -1,8 +1,10 @@
 """`GET /view/{token}`: the student's most recent completed plan for the launched program.
 
 The token in the URL is opaque and short-lived; it stands for (student, program, user) in the
-app database and never reveals them. Each request renders the plan afresh, so a plan completed
-after the launch shows on reload, and each one is audited with its result.
+app database and never reveals them. Each request checks again that the district owns the
+student through the launch's deployment (a student who left, or a deployment narrowed or
+removed, ends the view with a 403), renders the plan afresh, so a plan completed after the
+launch shows on reload, and is audited with its result.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from starlette.routing import Route
 from sg_pipelines.appdb.records import PlanDocument, PlanStudent
 from sg_pipelines.programs.documents import DOCUMENT_TITLES
 from sg_pipelines.settings import PROGRAM_NAMES
+from sg_pipelines.web.lti.access import AccessDenied, check_district_owns
 from sg_pipelines.web.lti.tool import LtiTool, secret_hash
 from sg_pipelines.web.views.pages import message_page, render
 
@@ -136,6 +139,13 @@ def _view(tool: LtiTool, token: str) -> Response:
         "student_id": grant.student_id,
         "program": grant.program,
     }
+
+    # the district must still own the student through this deployment, not only at the launch
+    try:
+        check_district_owns(student, registration.deployment(grant.deployment_id))
+    except AccessDenied as denied:
+        store.record_view(f"denied:{denied.reason}", **audit)
+        return message_page("forbidden", origins)
     document = tool.database.documents.latest_completed(student.id, grant.program)
     if document is None:
         store.record_view("no_plan", **audit)
