@@ -66,8 +66,15 @@ def large_change_confirmed(settings: Settings, tags: dict[str, str]) -> bool:
     return settings.flags.confirm_large_change or tagged
 
 
-def is_newest_day(day: date) -> bool:
-    return day >= newest_complete_day(datetime.now(UTC))
+def is_newest_day(day: date, now: datetime) -> bool:
+    return day >= newest_complete_day(now)
+
+
+def run_created_at(context: AssetExecutionContext) -> datetime:
+    """When the run was created: a run queued before midnight and executed after it still
+    treats the day it was started for as the newest, so its flags are pushed."""
+    record = context.instance.get_run_record_by_id(context.run_id)
+    return record.create_timestamp.astimezone(UTC) if record else datetime.now(UTC)
 
 
 def build_flag_assets(settings: Settings) -> list[AssetsDefinition]:
@@ -96,7 +103,7 @@ def build_flag_assets(settings: Settings) -> list[AssetsDefinition]:
         cutover = current.programs[key].cutover_date
 
         with connect(warehouse) as conn:
-            if is_newest_day(day) and day >= cutover:
+            if is_newest_day(day, run_created_at(context)) and day >= cutover:
                 with flags_gateway.open(conn, enabled_flag_programs(current), context.log) as gw:
                     summary = compute_flag_deltas(conn, program, day, cutover, gw, current=True)
             else:

@@ -26,9 +26,14 @@ SECTION_504 = FlagProgram("section_504", "Section 504")
 CUTOVER = date(2025, 1, 1)
 
 
+# one instant for the whole test session: a module collected before midnight in the district
+# and run after it must still agree with the assets on which day is the newest
+SESSION_NOW = datetime.now(UTC)
+
+
 def today() -> date:
-    """The newest complete day: the only one that is pushed."""
-    return newest_complete_day(datetime.now(UTC))
+    """The newest complete day at the session's start: the only one that is pushed."""
+    return newest_complete_day(SESSION_NOW)
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import pytest
 import yaml
-from dagster import AssetKey, materialize
+from dagster import AssetKey, MaterializeResult, asset, materialize
 
-from sg_pipelines.programs.flag_assets import CONFIRM_LARGE_CHANGE_TAG, build_flag_assets
+from sg_pipelines.programs.flag_assets import (
+    CONFIRM_LARGE_CHANGE_TAG,
+    build_flag_assets,
+    is_newest_day,
+)
+from sg_pipelines.programs.flag_assets import run_created_at as original_run_created_at
 from sg_pipelines.programs.flag_checks import build_flag_checks
 from sg_pipelines.programs.gateways.resource import FlagsGatewayResource
 from sg_pipelines.programs.partitions import partition_key
@@ -123,3 +128,27 @@ def test_the_assets_wait_for_badges_and_the_roster(district):
         AssetKey("program_participation_badges"),
         AssetKey("roster_students"),
     }
+
+
+def test_a_run_created_before_midnight_still_pushes_its_day_after_midnight():
+    # created 23:59 in New York on 3 December: 2 December is the newest complete day, whatever
+    # the wall clock says when the step finally executes
+    created = datetime(2026, 12, 4, 4, 59, tzinfo=UTC)
+
+    assert is_newest_day(date(2026, 12, 2), created)
+    assert not is_newest_day(date(2026, 12, 1), created)
+    assert not is_newest_day(date(2026, 12, 2), created + timedelta(days=1))
+
+
+def test_run_created_at_reads_the_run_record_in_utc():
+    @asset
+    def created(context) -> MaterializeResult:
+        return MaterializeResult(metadata={"at": original_run_created_at(context).isoformat()})
+
+    before = datetime.now(UTC)
+    result = materialize([created])
+    at = datetime.fromisoformat(
+        result.asset_materializations_for_node("created")[0].metadata["at"].value
+    )
+    assert at.utcoffset() == timedelta(0)
+    assert before - timedelta(seconds=5) <= at <= datetime.now(UTC)
