@@ -22,7 +22,7 @@ from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 Warn = Callable[[str, str], None]
 """Records a row warning: `warn(field, reason)`. Reasons never carry the offending value."""
 
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 EMIS_STUDENT_ID_LENGTH = 9
 
 
@@ -67,11 +67,15 @@ def parse_instant(value: Any) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def strict_date(value: str | None, field: str, warn: Warn) -> str | None:
-    """An ISO `YYYY-MM-DD` date, or null plus a warning; other formats are never reinterpreted."""
+def strict_date(value: Any, field: str, warn: Warn) -> str | None:
+    """An ISO `YYYY-MM-DD` date, or null plus a warning; other formats are never reinterpreted.
+
+    Any other value, a number, a boolean or an object included, is only a bad date: the record
+    still imports.
+    """
     if value is None or value == "":
         return None
-    if ISO_DATE.fullmatch(value):
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
         try:
             return date.fromisoformat(value).isoformat()
         except ValueError:
@@ -137,6 +141,8 @@ RequiredRef = Annotated[str, PlainValidator(_required_ref_id)]
 RefList = Annotated[list[str], PlainValidator(_ref_ids)]
 Strings = Annotated[list[str], PlainValidator(_strings)]
 LowerText = Annotated[str | None, BeforeValidator(_lower)]
+# a date field as sent; `row` reads it with `strict_date`, so a bad one never rejects the record
+DateText = Any
 
 
 def _json(value: Any) -> str | None:
@@ -255,7 +261,7 @@ def state_id(ic: dict[str, Any], user_ids: list[dict[str, Any]] | None) -> str |
 
 
 class Demographics(OneRosterRecord):
-    birthDate: str | None = None
+    birthDate: DateText = None
     sex: LowerText = None
     americanIndianOrAlaskaNative: Flag = None
     asian: Flag = None
@@ -303,8 +309,8 @@ class Enrollment(OneRosterRecord):
     school: Ref = None
     role: str | None = None
     primary: Flag = None
-    beginDate: str | None = None
-    endDate: str | None = None
+    beginDate: DateText = None
+    endDate: DateText = None
 
     columns = (
         *OneRosterRecord.columns,
@@ -351,8 +357,8 @@ class Org(OneRosterRecord):
 class AcademicSession(OneRosterRecord):
     title: str | None = None
     type: str | None = None
-    startDate: str | None = None
-    endDate: str | None = None
+    startDate: DateText = None
+    endDate: DateText = None
     parent: Ref = None
     schoolYear: str | None = None
 

@@ -15,7 +15,7 @@ from sg_pipelines.roster.models import (
     parse_instant,
     strict_date,
 )
-from sg_pipelines.roster.parsing import PageParser
+from sg_pipelines.roster.parsing import PageParser, parse_records
 from sg_pipelines.roster.sync import delta_filter
 from sg_pipelines_tests.roster.fake_provider import user
 
@@ -31,9 +31,21 @@ DATES = [
     ("01/02/2012", None, True),
     ("2012-02-30", None, True),
     ("2012-1-2", None, True),
+    ("2012-02-29", "2012-02-29", False),  # a leap day
+    ("2013-02-29", None, True),
+    ("2012-01-05T00:00:00Z", None, True),  # a date-time where a date is expected
+    ("2012-01-05 00:00:00", None, True),
+    (" 2012-01-05", None, True),
+    ("2012-01-05 ", None, True),
+    ("20120105", None, True),
+    ("2012/01/05", None, True),
+    ("05-01-2012", None, True),
+    ("0000-01-01", None, True),
     ("", None, False),
     (None, None, False),
 ]
+# dates that are not even text: the record still imports, the date is null with a warning
+NON_TEXT_DATES = [True, False, 20120105, 2012.5, {}, [], ["2012-01-05"], {"date": "2012-01-05"}]
 INSTANTS = [
     ("2025-03-04T10:00:00Z", datetime(2025, 3, 4, 10, 0, tzinfo=UTC)),
     ("2025-03-04T05:00:00-05:00", datetime(2025, 3, 4, 10, 0, tzinfo=UTC)),
@@ -86,6 +98,29 @@ def test_a_bad_birth_date_still_imports_the_record_with_a_warning():
     assert warnings == ["birthDate"]
     assert row["sex"] == "female"  # Ed-Fi capitalises sex
     assert row["white"] is True
+
+
+@pytest.mark.parametrize("value", NON_TEXT_DATES)
+@pytest.mark.parametrize(
+    ("collection", "record", "field"),
+    [
+        (DEMOGRAPHICS, {"sourcedId": "stu-1"}, "birthDate"),
+        (ENROLLMENTS, {"sourcedId": "enr-1", "user": "stu-1"}, "beginDate"),
+        (ENROLLMENTS, {"sourcedId": "enr-1", "user": "stu-1"}, "endDate"),
+    ],
+)
+def test_a_date_that_is_not_text_is_null_with_a_warning_never_a_rejected_record(
+    collection, record, field, value
+):
+    page = parse_records(collection, [{**record, field: value}])
+
+    assert page.quarantined == []
+    [row] = page.rows
+    column = {"birthDate": "birth_date", "beginDate": "begin_date", "endDate": "end_date"}[field]
+    assert dict(zip(collection.columns, row, strict=True))[column] is None
+    assert [(warning.field, warning.sourced_id) for warning in page.warnings] == [
+        (field, record["sourcedId"])
+    ]
 
 
 @pytest.mark.parametrize(("value", "expected"), INSTANTS)
