@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +16,11 @@ REFRESH_AT = 0.8
 class Token:
     access_token: str
     ttl_seconds: float
+
+
+def usable_ttl(seconds: float) -> float:
+    """A token's life as promised by `expires_in`; zero, negative or not finite means unknown."""
+    return seconds if 0 < seconds < math.inf else DEFAULT_TTL_SECONDS
 
 
 class TokenCache:
@@ -40,7 +46,7 @@ class TokenCache:
                 issued = self._clock()
                 token = self._request_token()
                 self._token = token.access_token
-                self._refresh_after = issued + REFRESH_AT * token.ttl_seconds
+                self._refresh_after = issued + REFRESH_AT * usable_ttl(token.ttl_seconds)
             return self._token
 
     def invalidate(self, token: str) -> None:

@@ -12,6 +12,7 @@ from sg_pipelines.roster.collections import USERS
 from sg_pipelines.roster.errors import AuthError, EnvelopeError, ForbiddenError, RetriesExhausted
 from sg_pipelines.roster.parsing import PageParser
 from sg_pipelines.roster.retry import Backoff, retry_after_seconds
+from sg_pipelines.roster.token import DEFAULT_TTL_SECONDS, Token, TokenCache
 from sg_pipelines_tests.roster.fake_provider import FakeProvider, user
 
 USERS_5 = [user(f"stu-{n}") for n in range(5)]
@@ -126,11 +127,77 @@ def test_429_with_an_http_date_retry_after_waits_until_that_date():
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [("2", 2.0), ("0", 0.0), ("Tue, 04 Mar 2025 10:00:05 GMT", 5.0), ("soon", None), (None, None)],
+    [
+        ("2", 2.0),
+        ("0", 0.0),
+        (" 3 ", 3.0),
+        ("1.5", 1.5),
+        ("Tue, 04 Mar 2025 10:00:05 GMT", 5.0),
+        ("Tue, 04 Mar 2025 09:59:00 GMT", 0.0),  # a date already past: retry now
+        ("soon", None),
+        ("", None),
+        (None, None),
+        ("-5", None),
+        ("-0", None),
+        ("+2", None),
+        ("nan", None),
+        ("inf", None),
+        ("Infinity", None),
+        ("1e3", None),
+        ("0x10", None),
+        ("\u0662", None),  # a digit, but not an ASCII one
+    ],
 )
 def test_retry_after_is_read_as_seconds_or_http_date_never_as_a_multiplier(header, expected):
     now = datetime(2025, 3, 4, 10, 0, 0, tzinfo=UTC).timestamp()
     assert retry_after_seconds(header, now) == expected
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "at_least", "at_most"),
+    [(None, 0.25, 0.5), (0.0, 0.25, 0.5), (0.1, 0.25, 0.5), (2.0, 2.0, 2.0), (7.5, 7.5, 7.5)],
+)
+def test_retry_after_is_a_floor_under_our_own_backoff_never_a_factor(
+    retry_after, at_least, at_most
+):
+    backoff = Backoff(max_retries=3, max_backoff_seconds=8, rng=random.Random(1))
+
+    assert at_least <= backoff.delay(1, retry_after) <= at_most
+
+
+@pytest.mark.parametrize("header", ["0", "-5", "nan", "garbage"])
+def test_a_429_with_an_unusable_retry_after_still_backs_off(header):
+    provider = FakeProvider({"users": USERS_5})
+    provider.faults.append(fail_once(429, offset=2, headers={"Retry-After": header}))
+    waits = []
+
+    ids, _ = pull_ids(provider, page_size=2, sleep=waits.append, max_concurrency=1)
+
+    assert len(ids) == 5
+    assert [offset for _, offset in provider.requests] == [0, 2, 2, 4]
+    assert len(waits) == 1 and waits[0] >= 0.25
+
+
+def test_a_503_with_retry_after_waits_and_retries_only_that_page():
+    provider = FakeProvider({"users": USERS_5})
+    provider.faults.append(fail_once(503, offset=2, headers={"Retry-After": "2"}))
+    waits = []
+
+    ids, _ = pull_ids(provider, page_size=2, sleep=waits.append, max_concurrency=1)
+
+    assert len(ids) == 5
+    assert [offset for _, offset in provider.requests] == [0, 2, 2, 4]
+    assert waits == [2.0]
+
+
+def test_a_retry_after_longer_than_the_cap_fails_the_collection_without_waiting():
+    provider = FakeProvider({"users": USERS_5})
+    provider.faults.append(fail_once(429, offset=2, headers={"Retry-After": "86400"}))
+    waits = []
+
+    with pytest.raises(RetriesExhausted, match="asks to wait"):
+        pull_ids(provider, page_size=2, sleep=waits.append, max_concurrency=1)
+    assert waits == []
 
 
 def test_backoff_grows_exponentially_with_jitter_up_to_the_cap():
@@ -245,6 +312,35 @@ def test_the_token_is_refreshed_at_80_percent_of_its_life():
         now[0] = 48.5
         client.fetch_page("users", 0, 1)
         assert provider.tokens_issued == 2
+
+
+@pytest.mark.parametrize("expires_in", [0, -60, float("nan"), float("inf")])
+def test_a_token_without_a_usable_life_is_kept_for_the_default_hour(expires_in):
+    now = [0.0]
+    issued = []
+    cache = TokenCache(lambda: issued.append(1) or Token("t", expires_in), clock=lambda: now[0])
+
+    cache.get()
+    now[0] = 0.8 * DEFAULT_TTL_SECONDS - 1
+    cache.get()
+    assert len(issued) == 1
+    now[0] = 0.8 * DEFAULT_TTL_SECONDS
+    cache.get()
+    assert len(issued) == 2
+
+
+def test_a_401_on_the_retry_after_a_refresh_stops_without_a_third_try():
+    provider = FakeProvider({"users": USERS_5})
+
+    def refuse_from_page_2(request, number):
+        return httpx.Response(401) if request.url.params["offset"] == "2" else None
+
+    provider.faults.append(refuse_from_page_2)
+
+    with pytest.raises(AuthError, match="401 even with a fresh token"):
+        pull_ids(provider, page_size=2, max_concurrency=1)
+    assert [offset for _, offset in provider.requests].count(2) == 2
+    assert provider.tokens_issued == 2
 
 
 def test_refused_credentials_are_an_auth_error():
