@@ -5,7 +5,10 @@ in-process fake; these prove them end to end through the sandbox's own fault swi
 """
 
 from collections import Counter
+from datetime import date
 from urllib.parse import parse_qs
+
+import pytest
 
 from sg_pipelines.roster.client import OneRosterClient
 from sg_pipelines.roster.collections import COLLECTIONS
@@ -190,6 +193,34 @@ def test_a13_loose_dates_are_never_read_and_the_record_still_imports(sandbox, tm
     assert sum(1 for value in births.values() if value is not None) == len(births) - 2
 
 
+BAD_BIRTH_DATES = {
+    "loose text": ["2012-13-01", "01/02/2012", "2012-02-30", "2012-1-5", "2013-02-29",
+                   "2012-01-05T00:00:00Z", " 2012-01-05", "20120105"],
+    "not text": [True, 20120105, {"date": "2012-01-05"}, ["2012-01-05"]],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", list(BAD_BIRTH_DATES))
+def test_a13_every_loose_date_is_null_with_a_warning_and_a_leap_day_is_a_date(
+    sandbox, tmp_path, kind
+):
+    warehouse = tmp_path / "w.duckdb"
+    bad = BAD_BIRTH_DATES[kind]
+    leap, *students = sandbox.district.students()[: len(bad) + 1]
+    sandbox.district.update("demographics", leap["sourcedId"], {"birthDate": "2012-02-29"})
+    for student, value in zip(students, bad, strict=True):
+        sandbox.district.update("demographics", student["sourcedId"], {"birthDate": value})
+
+    results, _status, _ = sync(warehouse, sandbox, "s1")
+
+    assert results["demographics"].rejected == 0
+    assert results["demographics"].warnings == len(bad)
+    births = dict(_rows(warehouse, "SELECT sourced_id, birth_date FROM oneroster_demographics"))
+    assert all(births[student["sourcedId"]] is None for student in students)
+    assert births[leap["sourcedId"]] == date(2012, 2, 29)
+    assert scalar(warehouse, "SELECT typeof(birth_date) FROM oneroster_demographics") == "DATE"
+
+
 def test_a17_a_429_mid_paging_retries_only_that_page(sandbox, tmp_path):
     warehouse = tmp_path / "w.duckdb"
     sandbox.faults.rate_limit("users", retry_after=1, offset=40)
@@ -198,6 +229,21 @@ def test_a17_a_429_mid_paging_retries_only_that_page(sandbox, tmp_path):
 
     offsets = user_offsets(sandbox)
     assert status == "complete"
+    assert offsets[40] == 2
+    assert all(count == 1 for offset, count in offsets.items() if offset != 40)
+    assert results["users"].fetched == sandbox.district.count("users")
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(429, 0), (503, 1), (502, None)])
+def test_a17_a_retryable_answer_mid_paging_retries_only_that_page(
+    sandbox, tmp_path, status, retry_after
+):
+    sandbox.faults.add(collection="users", status=status, retry_after=retry_after, offset=40)
+
+    results, status_, _ = sync(tmp_path / "w.duckdb", sandbox, "s1", max_concurrency=1)
+
+    offsets = user_offsets(sandbox)
+    assert status_ == "complete"
     assert offsets[40] == 2
     assert all(count == 1 for offset, count in offsets.items() if offset != 40)
     assert results["users"].fetched == sandbox.district.count("users")
@@ -247,6 +293,59 @@ def test_a20_a_token_that_expires_mid_sync_is_refreshed_once(sandbox, tmp_path):
     assert len(token_requests) >= 2
     assert len(refused) >= 1
     assert results["users"].fetched == sandbox.district.count("users")
+
+
+def test_a20_a_401_after_the_refresh_fails_as_auth_and_changes_nothing(sandbox, tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    sync(warehouse, sandbox, "s1")
+    before = active_students(warehouse)
+    sandbox.faults.apply({"token_max_requests": 0})  # every token is refused from its first use
+
+    results, status, _ = sync(warehouse, sandbox, "s2")
+
+    assert status == "failed"
+    assert all(result.status == "failed" for result in results.values())
+    assert "401 even with a fresh token" in results["users"].error
+    refused = [e for e in sandbox.requests.entries if e.path.endswith("/users") and e.status == 401]
+    assert len(refused) == 2  # the first try and one after the refresh, no third
+    assert active_students(warehouse) == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="A6: sync._deactivate_absent measures the threshold on students only "
+    "(STUDENT_SCOPE), so a full pull missing every guardian deactivates them all",
+)
+def test_a6_a_pull_that_would_deactivate_most_guardians_is_withheld(sandbox, tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    sync(warehouse, sandbox, "s1")
+    guardians = sandbox.district.guardians()
+    for guardian in guardians:
+        sandbox.district.remove("users", guardian["sourcedId"])
+
+    results, _status, _ = sync(warehouse, sandbox, "s2")
+
+    assert results["users"].deactivated == 0
+    assert results["users"].deactivations_withheld >= len(guardians)
+    assert scalar(
+        warehouse,
+        "SELECT count(*) FROM oneroster_users WHERE is_active AND sourced_id IN ?",
+        [guardian["sourcedId"] for guardian in guardians],
+    ) == len(guardians)
+
+
+def test_a6_a_pull_that_would_deactivate_most_enrollments_is_withheld(sandbox, tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    sync(warehouse, sandbox, "s1")
+    before = scalar(warehouse, "SELECT count(*) FROM oneroster_enrollments WHERE is_active")
+    for record in sandbox.district.collection("enrollments")[5:]:
+        sandbox.district.remove("enrollments", record["sourcedId"])
+
+    results, _status, _ = sync(warehouse, sandbox, "s2")
+
+    assert results["enrollments"].deactivated == 0
+    assert results["enrollments"].deactivations_withheld == before - 5
+    assert scalar(warehouse, "SELECT count(*) FROM oneroster_enrollments WHERE is_active") == before
 
 
 def _rows(warehouse, sql):
