@@ -459,3 +459,136 @@ def test_rotating_with_revoke_now_stops_the_old_secret_and_its_tokens_at_once(se
         post_token(served, auth=account.basic, grant_type="client_credentials").status_code == 401
     )
     assert served.client.get(GE, headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+# malformed requests of every kind: the RFC's error, never a 500 or a traceback
+
+
+def assert_json_error(response: httpx.Response, status: int, error: str) -> None:
+    assert response.status_code == status
+    body = response.json()
+    assert (body["error"], body["correlation_id"]) == (error, response.headers["x-correlation-id"])
+    assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "bEaReR"])
+def test_o7_the_bearer_scheme_is_matched_without_regard_to_case(served, scheme):
+    token = token_for(served.client, served.ge_only)
+
+    response = served.client.get(GE, headers={"Authorization": f"{scheme} {token}"})
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "error"),
+    [
+        (b"Bearer", 401, "invalid_token"),
+        (b"Bearer a b", 401, "invalid_token"),
+        (b"Bearer " + b"a" * 20_000, 401, "invalid_token"),
+        (b"Bearer \xff\xfe\xfd", 401, "invalid_token"),
+        (b'Bearer tok"en', 401, "invalid_token"),
+        (b"Token abc", 401, "unauthorized"),
+        (b"Basic " + base64.b64encode(b"id:secret"), 401, "unauthorized"),
+        (b"", 401, "unauthorized"),
+    ],
+    ids=[
+        "no-token",
+        "two-tokens",
+        "very-long",
+        "not-utf8",
+        "quote",
+        "other-scheme",
+        "basic",
+        "empty",
+    ],
+)
+def test_o8_a_malformed_authorization_header_on_the_api_is_401(served, header, status, error):
+    response = served.client.get(GE, headers=[(b"Authorization", header)])
+
+    assert_json_error(response, status, error)
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith('Bearer realm="sg-pipelines"')
+    assert ("error=" in challenge) == (error == "invalid_token")
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "error"),
+    [
+        (b"Basic", 400, "invalid_request"),
+        (b"Basic !!!not-base64", 400, "invalid_request"),
+        (b"Basic " + base64.b64encode(b"\xff\xfe:\xff"), 400, "invalid_request"),
+        (b"Basic " + base64.b64encode(b"no-colon"), 400, "invalid_request"),
+        (b"Basic " + base64.b64encode(b":sgs_secret"), 401, "invalid_client"),
+        (b"Basic " + base64.b64encode(b"sgx_" + b"x" * 5000 + b":s"), 401, "invalid_client"),
+        (b"Basic " + base64.b64encode(b"sgx_nobody:" + b"s" * 5000), 401, "invalid_client"),
+        (b"Bearer sometoken", 401, "invalid_client"),
+        (b"Digest username=x", 401, "invalid_client"),
+    ],
+    ids=[
+        "no-credentials",
+        "not-base64",
+        "not-utf8",
+        "no-colon",
+        "empty-client-id",
+        "long-client-id",
+        "long-secret",
+        "bearer-scheme",
+        "digest-scheme",
+    ],
+)
+def test_o1_malformed_client_authentication_is_refused_with_the_rfc_error(
+    served, header, status, error
+):
+    response = served.client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers=[(b"Authorization", header)],
+    )
+
+    assert_json_error(response, status, error)
+    if status == 401:
+        assert response.headers["www-authenticate"].startswith("Basic realm=")
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b'{"grant_type": "client_credentials"}', "application/json"),
+        (b"grant_type=client_credentials", None),
+        (b"grant_type=client_credentials", "text/plain"),
+        (b"grant_type=client_credentials&scope=\xff\xfe", "application/x-www-form-urlencoded"),
+        (
+            b"grant_type=client_credentials&pad=" + b"x" * 10_000,
+            "application/x-www-form-urlencoded",
+        ),
+        (b"&".join(b"f%d=1" % n for n in range(40)), "application/x-www-form-urlencoded"),
+    ],
+    ids=["json", "no-content-type", "text", "not-utf8", "too-large", "too-many-fields"],
+)
+def test_o3_a_token_request_that_is_not_a_small_form_is_invalid_request(
+    served, content, content_type
+):
+    headers = {"Authorization": served.ge_only.basic}
+    if content_type:
+        headers["Content-Type"] = content_type
+
+    response = served.client.post("/oauth/token", content=content, headers=headers)
+
+    assert_json_error(response, 400, "invalid_request")
+    assert "access_token" not in response.text
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"},
+        {"grant_type": "client_credentials", "client_id": "x"},
+        {"grant_type": "client_credentials", "client_secret": "y"},
+    ],
+    ids=["both-in-body", "client-id-in-body", "secret-in-body"],
+)
+def test_o2_basic_together_with_any_body_credential_is_invalid_request(served, form):
+    response = post_token(served, auth=served.ge_only.basic, **form)
+
+    assert_json_error(response, 400, "invalid_request")

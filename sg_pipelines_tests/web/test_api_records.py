@@ -118,6 +118,33 @@ def test_c2_an_existing_and_a_nonexistent_endpoint_answer_the_same(served):
     assert real.json()["error_description"] == made_up.json()["error_description"]
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "DELETE"])
+def test_c2_a_forbidden_endpoint_and_a_made_up_one_cannot_be_told_apart(served, method):
+    token = token_for(served.client, served.ge_only)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    real, made_up = (
+        served.client.request(method, f"{BASE}/{name}", headers=headers) for name in ("fd", "fx")
+    )
+
+    def seen(response: httpx.Response, name: str) -> tuple:
+        # everything a caller sees, but the correlation id and the name it asked for itself
+        correlation = response.headers["x-correlation-id"]
+        shown = {
+            key: value.replace(correlation, "ID").replace(f"emis:{name}", "emis:NAME")
+            for key, value in response.headers.items()
+        }
+        return response.status_code, shown, response.text.replace(correlation, "ID")
+
+    assert real.status_code == 403
+    assert seen(real, "fd") == seen(made_up, "fx")
+    rows = audit_rows(served, [r.headers["x-correlation-id"] for r in (real, made_up)])
+    assert [(row.endpoint, row.result, row.status) for row in rows] == [
+        ("fd", "forbidden", 403),
+        ("fx", "forbidden", 403),
+    ]
+
+
 def audit_rows(served: Served, correlation_ids: list[str], within: float = 1.5) -> list:
     """The audit rows of these requests, waiting for the writer behind the requests at most
     `within` seconds (the audit is committed within about a second of each request)."""

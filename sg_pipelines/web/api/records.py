@@ -48,6 +48,15 @@ def audit_endpoint(name: str) -> str:
     return name if _SAFE_NAME.fullmatch(name) else "(other)"
 
 
+def requested_name(request: Request) -> str:
+    """The endpoint a request names, whichever route caught it: the rest of the path under
+    `BASE_PATH`, so a POST to `fd` is audited and refused as `fd`, like a GET."""
+    path = request.url.path
+    if path.startswith(f"{BASE_PATH}/"):
+        return path.removeprefix(f"{BASE_PATH}/")
+    return request.path_params.get("name", "")
+
+
 async def records(request: Request) -> Response:
     """`GET /api/v1/stateReporting/{name}`, and every other path under `/api/`.
 
@@ -58,8 +67,9 @@ async def records(request: Request) -> Response:
     if not secure_transport(request):
         return json_error(request, 400, "invalid_request", "the API needs https")
     started = time.perf_counter()
-    name = request.path_params.get("name", "")
-    endpoint = ENDPOINTS.get(name) if request.url.path == f"{BASE_PATH}/{name}" else None
+    name = requested_name(request)
+    readable = request.method in ("GET", "HEAD") and request.url.path == f"{BASE_PATH}/{name}"
+    endpoint = ENDPOINTS.get(name) if readable else None
     try:
         token = presented_token(request)
         grant, permission = access_for(api, token, endpoint.name if endpoint else "")
