@@ -141,20 +141,22 @@ def test_a_key_set_without_a_keys_list_is_refused(document):
 # fault B8: no kid
 
 
-def test_b8_without_a_kid_the_single_key_of_a_one_key_set_is_tried(clock):
+def test_b8_by_default_a_token_without_a_kid_is_refused_even_with_one_key(clock):
+    # the certification guide's known bad payload 1
     cache = key_sets(TestPlatform(), clock)
-
-    assert [key.kid for key in cache.candidates(JWKS_URL, None)] == ["k1"]
-
-
-def test_b8_without_a_kid_a_two_key_set_is_refused(clock):
-    cache = key_sets(TestPlatform(keys=[rsa_key("k1"), rsa_key("k0")]), clock)
 
     assert cache.candidates(JWKS_URL, None) == []
 
 
-def test_b8_the_single_key_fallback_can_be_switched_off(clock):
-    cache = key_sets(TestPlatform(), clock, single_key_without_kid=False)
+def test_b8_when_switched_on_the_single_key_of_a_one_key_set_is_tried(clock):
+    cache = key_sets(TestPlatform(), clock, single_key_without_kid=True)
+
+    assert [key.kid for key in cache.candidates(JWKS_URL, None)] == ["k1"]
+
+
+def test_b8_without_a_kid_a_two_key_set_is_refused_even_when_switched_on(clock):
+    platform = TestPlatform(keys=[rsa_key("k1"), rsa_key("k0")])
+    cache = key_sets(platform, clock, single_key_without_kid=True)
 
     assert cache.candidates(JWKS_URL, None) == []
 
@@ -162,17 +164,29 @@ def test_b8_the_single_key_fallback_can_be_switched_off(clock):
 def test_b8_a_launch_without_kid_through_the_tool(tmp_path):
     district = make_district(tmp_path)
     register_platform(district, lti_settings())
-    tool = Launcher(district, TestPlatform(), lti_settings())
     # the platform dropped kid from the header and from its key set (openedx#527)
-    tool.platform.published = [rsa_key("k1")]
+    platform = TestPlatform()
+    platform.published = [rsa_key("k1")]
 
+    # by default refused, as the certification guide's bad payload 1 expects
+    tool = Launcher(district, platform, lti_settings())
+    login = tool.login()
+    token = tool.platform.sign(valid_claims(login.nonce), drop_kid=True)
+    response = tool.post(token, login.state)
+    assert response.status_code == 400
+    assert "missing_kid" in response.text
+
+    # a district that switched the fallback on launches with the only key
+    fallback = lti_settings(single_key_without_kid=True)
+    tool = Launcher(district, platform, fallback)
     login = tool.login()
     token = tool.platform.sign(valid_claims(login.nonce), drop_kid=True)
     assert tool.post(token, login.state).status_code == 303
 
+    # but never with a key chosen among two
     tool.platform.keys.append(rsa_key("k0"))
     tool.platform.published = None
-    tool.app.state.lti.key_sets = key_sets(tool.platform, Clock())
+    tool.app.state.lti.key_sets = key_sets(tool.platform, Clock(), single_key_without_kid=True)
     login = tool.login()
     token = tool.platform.sign(valid_claims(login.nonce), drop_kid=True)
     response = tool.post(token, login.state)

@@ -50,7 +50,9 @@ class LtiSettings(BaseModel):
     key_set_cache_seconds: int = Field(default=300, ge=0)
     key_set_refetch_seconds: int = Field(default=30, ge=0)
     key_set_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
-    single_key_without_kid: bool = True
+    # the certification guide's bad payload 1: a token without `kid` is refused; a district
+    # whose platform drops `kid` (fault B8) may try the only key of a one-key set instead
+    single_key_without_kid: bool = False
     tool_key_overlap_days: int = Field(default=7, ge=0)
     allow_http_loopback: bool = True
 
