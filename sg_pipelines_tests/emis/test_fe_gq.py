@@ -8,7 +8,7 @@ import pytest
 
 from sg_pipelines.emis.ranges import ReportRequest
 from sg_pipelines.emis.records import build_fe, build_ge, build_gq
-from sg_pipelines_tests.emis.warehouse_rows import Warehouse, rows
+from sg_pipelines_tests.emis.warehouse_rows import Warehouse, at, rows
 
 FY2026 = ReportRequest(fiscal_year=2026, reporting_period="N")
 
@@ -99,3 +99,29 @@ def test_gq_codes_outside_the_window_and_from_drafts_never_report():
     )
     warehouse.document(student, "iep_annual", date(2025, 9, 1), status="draft", program_codes=["B"])
     assert rows(build_gq(warehouse.connect(), FY2026)) == []
+
+
+@pytest.mark.parametrize(
+    ("exit_completed_hour", "expected"),
+    [
+        (15, []),  # the exit is the team's later word that day: no participation at all
+        (13, [("X", date(2025, 10, 1), None)]),  # the plan was completed after the exit
+    ],
+)
+def test_gq_an_exit_on_the_plans_own_day_ends_it_by_completion_order(exit_completed_hour, expected):
+    warehouse = Warehouse()
+    student = warehouse.student(1)
+    warehouse.document(
+        student, "iep_initial", date(2025, 10, 1), completed=at(date(2025, 10, 1), 14),
+        program_codes=["X"],
+    )  # fmt: skip
+    warehouse.document(
+        student, "sped_exit", date(2025, 10, 1),
+        completed=at(date(2025, 10, 1), exit_completed_hour),
+    )  # fmt: skip
+
+    assert (
+        rows(build_gq(warehouse.connect(), FY2026), "program_code", "program_start_date",
+             "program_end_date")
+        == expected
+    )  # fmt: skip

@@ -217,3 +217,17 @@ def test_students_not_enrolled_in_the_window_report_nothing():
     student = warehouse.student(1, enrolled=(date(2024, 8, 20), date(2025, 6, 1)))
     warehouse.document(student, "iep_initial", date(2025, 9, 1))
     assert rows(build_ge(warehouse.connect(), FY2026)) == []
+
+
+@pytest.mark.parametrize(
+    ("plan_status", "expected"),
+    [("draft", [("IIEP",)]), ("completed", [("IIEP",), ("IIEP",), ("AIEP",)])],
+)
+def test_an_amendment_reports_only_with_the_completed_plan_it_amends_e7(plan_status, expected):
+    warehouse = Warehouse()
+    student = warehouse.student(1)
+    warehouse.document(student, "iep_initial", date(2025, 9, 1))
+    plan = warehouse.document(student, "iep_initial", date(2025, 10, 1), status=plan_status)
+    warehouse.document(student, "iep_amendment", date(2025, 10, 20), amends=plan)
+
+    assert rows(build_ge(warehouse.connect(), FY2026), "date_type") == expected

@@ -106,3 +106,28 @@ def test_drafts_never_give_a_row_e7():
     warehouse = Warehouse()
     warehouse.document(warehouse.student(1), "iep_annual", date(2024, 10, 1), status="draft")
     assert rows(build_pre_id(warehouse.connect(), request())) == []
+
+
+@pytest.mark.parametrize(
+    ("amendment_status", "accommodations"),
+    [("draft", ["scribe"]), ("completed", ["extended_time"])],
+)
+def test_a_draft_amendment_never_changes_the_plan_as_of_the_date_e7(
+    amendment_status, accommodations
+):
+    warehouse = Warehouse()
+    student = warehouse.student(1)
+    plan = warehouse.document(
+        student, "iep_annual", date(2024, 10, 1), state_test_accommodations=["scribe"]
+    )
+    warehouse.document(
+        student,
+        "iep_amendment",
+        date(2025, 1, 10),
+        status=amendment_status,
+        amends=plan,
+        state_test_accommodations=["extended_time"],
+    )
+
+    found = rows(build_pre_id(warehouse.connect(), request()), "plan_type", "accommodations")
+    assert found == [("IEP", accommodations)]

@@ -11,7 +11,7 @@ program_rules AS (
 ),
 
 exits AS (
-    SELECT d.plan_student_id, d.program, d.effective_day
+    SELECT d.plan_student_id, d.program, d.effective_day, d.completed_at, d.document_id
     FROM documents AS d
     JOIN program_rules AS r USING (program, document_type)
     WHERE r.role = 'exit'
@@ -42,7 +42,10 @@ code_spans AS (
                 FROM exits AS x
                 WHERE x.plan_student_id = c.plan_student_id
                     AND x.program = c.program
-                    AND x.effective_day > c.start_day
+                    -- an exit of the start's own day ends it when completed after it: the
+                    -- team's latest word on a day wins (programs/rules.py), leaving no span
+                    AND (x.effective_day, x.completed_at, x.document_id)
+                        > (c.start_day, c.completed_at, c.document_id)
             )
         ) AS end_day
     FROM coded AS c

@@ -1,7 +1,8 @@
 -- Who and what every EMIS record may come from (CTEs; the record queries follow).
 -- Only students linked to Campus (student_links) whose roster row carries an EMIS Student ID
--- that can be written as 9 digits; only completed documents; enrollment spans with an
--- inclusive last day (roster_enrollment_periods.end_date is exclusive, null while open).
+-- that can be written as 9 digits; only completed documents, and an amendment only with its
+-- completed plan; enrollment spans with an inclusive last day
+-- (roster_enrollment_periods.end_date is exclusive, null while open).
 
 linked_students AS (
     SELECT
@@ -37,6 +38,18 @@ documents AS (
     FROM plan_documents AS d
     JOIN students AS s ON s.plan_student_id = d.student_id
     WHERE d.status = 'completed' AND d.completed_at IS NOT NULL
+        -- an amendment reports only with the completed plan it amends: amending a draft
+        -- does not lock it (E7)
+        AND (
+            d.amends_document_id IS NULL
+            OR EXISTS (
+                SELECT 1
+                FROM plan_documents AS amended
+                WHERE amended.id = d.amends_document_id
+                    AND amended.status = 'completed'
+                    AND amended.completed_at IS NOT NULL
+            )
+        )
 ),
 
 enrollments AS (
