@@ -128,6 +128,60 @@ def test_flag_delta_rules(badges, campus, expected):
     assert deltas(badges, campus) == expected
 
 
+BEFORE_CUTOVER = CUTOVER - timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("badges", "campus", "expected"),
+    [
+        pytest.param(
+            [],
+            [ours("s1", CUTOVER)],
+            [("s1", "end", CUTOVER, YESTERDAY, "ours-1", "no badge")],
+            id="our flag started on the cutover day is ours to end",
+        ),
+        pytest.param(
+            [],
+            [ours("s1", BEFORE_CUTOVER)],
+            [],
+            id="our flag started the day before the cutover is left alone",
+        ),
+        pytest.param(
+            [],
+            [CampusFlag("hand-1", "s1", CUTOVER, None, None)],
+            [],
+            id="a hand-made flag started on the cutover day is left alone",
+        ),
+        pytest.param(
+            [Badge("s1", date(2025, 3, 1))],
+            [ours("s1", BEFORE_CUTOVER)],
+            [("s1", "hold", date(2025, 3, 1), None, "ours-1", "held by another owner")],
+            id="our open flag from before the cutover holds a badge, never changed",
+        ),
+        pytest.param(
+            [Badge("s1", BEFORE_CUTOVER)],
+            [ours("s1", CUTOVER)],
+            [],
+            id="a badge from the day before the cutover matches our flag on the cutover",
+        ),
+        pytest.param(
+            [Badge("s1", date(2024, 9, 1), BEFORE_CUTOVER)],
+            [],
+            [],
+            id="a badge that ended the day before the cutover is history",
+        ),
+        pytest.param(
+            [Badge("s1", date(2024, 9, 1), CUTOVER)],
+            [],
+            [("s1", "set", CUTOVER, CUTOVER, NEW_CUTOVER, "new badge")],
+            id="a badge that ends on the cutover day is flagged for that one day",
+        ),
+    ],
+)
+def test_e8_cutover_edges(badges, campus, expected):
+    assert deltas(badges, campus) == expected
+
+
 def test_flags_of_another_program_student_are_not_confused_with_this_one():
     badges = [Badge("s1", date(2025, 3, 1), program="section_504")]
 
