@@ -202,3 +202,31 @@ def test_the_flags_sensor_requests_the_day_before_the_roster_run_started(
         expected_day
     }
     assert len(requests) == len(settings.enabled_programs)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2025-12-05T02:00:00-05:00",  # D4
+        "2025-12-05T00:00:00-05:00",
+        "2025-12-04T23:59:59-05:00",
+        "2026-03-08T01:59:59-05:00",  # the last second before clocks spring forward
+        "2026-03-08T03:00:00-04:00",  # the first after
+        "2026-03-09T00:00:00-04:00",
+        "2025-11-02T01:30:00-04:00",  # the first 01:30 of the night clocks fall back
+        "2025-11-02T01:30:00-05:00",  # the second
+        "2025-11-03T00:00:00-05:00",
+    ],
+)
+def test_the_newest_complete_day_is_dagsters_last_daily_partition(defs, moment):
+    """Pins Dagster's own reading of the day dimension, so an upgrade cannot move it (D4)."""
+    from datetime import datetime
+
+    from sg_pipelines.programs.partitions import DAY_DIMENSION, newest_complete_day
+
+    now = datetime.fromisoformat(moment)
+    days = defs.resolve_job_def(
+        "nightly_flags_job"
+    ).partitions_def.get_partitions_def_for_dimension(DAY_DIMENSION)
+
+    assert days.get_partition_keys(current_time=now)[-1] == newest_complete_day(now).isoformat()
