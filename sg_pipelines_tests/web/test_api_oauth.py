@@ -90,6 +90,35 @@ def test_o1_a_wrong_secret_in_the_body_is_invalid_client(served):
     assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
 
 
+@pytest.mark.parametrize(
+    "credentials",
+    [{"client_id": "own"}, {"client_id": "own", "client_secret": ""}, {"client_secret": "x"}],
+    ids=["id alone", "empty secret", "secret alone"],
+)
+def test_a_half_of_the_body_credentials_is_no_client_authentication(served, credentials):
+    if credentials.get("client_id") == "own":
+        credentials = {**credentials, "client_id": served.ge_only.client_id}
+
+    response = post_token(served, grant_type="client_credentials", **credentials)
+
+    assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
+
+
+def test_an_empty_authorization_header_is_no_second_method(served):
+    account = served.ge_only
+    response = served.client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": account.client_id,
+            "client_secret": account.secret,
+        },
+        headers={"Authorization": ""},
+    )
+
+    assert response.status_code == 200
+
+
 def test_the_form_body_method_works_too(served):
     response = post_token(
         served,

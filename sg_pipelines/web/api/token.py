@@ -188,7 +188,7 @@ def _single_valued(form: list[tuple[str, str]]) -> dict[str, str]:
 def _client_credentials(authorization: str | None, params: dict[str, str]) -> tuple[str, str, bool]:
     """(client id, secret, used Basic) from exactly one authentication method."""
     in_body = "client_id" in params or "client_secret" in params
-    if authorization is not None:
+    if authorization is not None and authorization.strip():
         if in_body:
             raise Refused(
                 400, "invalid_request", "authenticate with HTTP Basic or the form body, not both"
@@ -209,7 +209,8 @@ def _client_credentials(authorization: str | None, params: dict[str, str]) -> tu
     if not in_body:
         raise Refused(401, "invalid_client", "client authentication is missing")
     if not params.get("client_id") or not params.get("client_secret"):
-        raise Refused(400, "invalid_request", "client_id and client_secret go together")
+        # a client id alone is no authentication: this server has no public clients (§2.1)
+        raise Refused(401, "invalid_client", "client_id and client_secret go together")
     return _bounded(params["client_id"], params["client_secret"], basic=False)
 
 
