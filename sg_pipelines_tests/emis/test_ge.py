@@ -231,3 +231,22 @@ def test_an_amendment_reports_only_with_the_completed_plan_it_amends_e7(plan_sta
     warehouse.document(student, "iep_amendment", date(2025, 10, 20), amends=plan)
 
     assert rows(build_ge(warehouse.connect(), FY2026), "date_type") == expected
+
+
+@pytest.mark.parametrize(
+    ("admitted", "expected"),
+    [
+        (date(2025, 1, 1), []),  # enrolled on the window's first day: nothing is pulled prior
+        (date(2025, 1, 2), [("RIEP", date(2024, 12, 10), True)]),
+        (date(2025, 6, 30), [("RIEP", date(2024, 12, 10), True)]),
+    ],
+)
+def test_e5_pull_prior_follows_the_admission_date_not_the_event(admitted, expected):
+    warehouse = Warehouse()
+    student = warehouse.student(1, enrolled=(date(2024, 8, 20), date(2024, 12, 20)))
+    warehouse.enroll(student, admitted, None)
+    warehouse.document(student, "iep_annual", date(2024, 12, 10))
+    warehouse.document(student, "iep_annual", date(2024, 10, 1))
+
+    ge = build_ge(warehouse.connect(), ReportRequest(**E5_WINDOW, pull_prior=True))
+    assert rows(ge, "date_type", "event_date", "pulled_prior") == expected
