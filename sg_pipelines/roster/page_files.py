@@ -9,6 +9,7 @@ when it is parsed in Python.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import shutil
 import tempfile
@@ -40,9 +41,6 @@ class PageFiles:
         self.collection = collection
         self.directory = Path(tempfile.mkdtemp(prefix=f"roster-{collection.name}-"))
         self._names = itertools.count()
-        self._db = duckdb.connect()
-        self._db.execute("SET threads = 1")
-        self._counting = threading.Lock()
         # json_array_length is NULL without the key and 0 for any non-list, so only a positive
         # count is certain; anything else is decided by the Python reading of the body
         self._count_sql = (
@@ -53,7 +51,6 @@ class PageFiles:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._db.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def __call__(self, body: Iterable[bytes]) -> PageFile:
@@ -69,9 +66,21 @@ class PageFiles:
         return PageFile(path, count, size)
 
     def _count(self, path: Path) -> int | None:
-        with self._counting:
+        with _counting:
             try:
-                row = self._db.execute(self._count_sql, [str(path)]).fetchone()
+                row = _counter().execute(self._count_sql, [str(path)]).fetchone()
             except duckdb.Error:
                 return None
         return row[0] if row else None
+
+
+_counting = threading.Lock()
+
+
+@functools.cache
+def _counter() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB for every pull's counting: opening one costs more than a small
+    page does to count, and a delta pulls six collections of one small page each."""
+    db = duckdb.connect()
+    db.execute("SET threads = 1")
+    return db

@@ -300,7 +300,10 @@ def _merge(
     conn.execute("BEGIN TRANSACTION")
     try:
         rewrite = staged <= existing * REWRITE_SHARE
-        for statement in merge_sql(collection, dedupe=rows > staged, rewrite=rewrite):
+        merge = merge_sql(
+            collection, dedupe=rows > staged, rewrite=rewrite, into_empty=existing == 0
+        )
+        for statement in merge:
             conn.execute(statement, {key: params[key] for key in params if f"${key}" in statement})
         if collection is DEMOGRAPHICS:
             conn.execute(
@@ -311,9 +314,10 @@ def _merge(
         # absence counts only inside a complete, consistent full pull
         deactivated = withheld = 0
         if mode == "full" and pull.consistent and not anonymous:
-            deactivated, withheld = _deactivate_absent(
-                conn, collection, run, rules, confirm_mass_deactivation, log
-            )
+            if existing:  # into an empty table nothing is absent
+                deactivated, withheld = _deactivate_absent(
+                    conn, collection, run, rules, confirm_mass_deactivation, log
+                )
         elif mode == "full":
             log.warning(
                 "/%s: absence-based deactivation skipped (consistent=%s, unreadable records "
@@ -360,12 +364,20 @@ def _merge(
     return result
 
 
-def merge_sql(collection: Collection, *, dedupe: bool = True, rewrite: bool = False) -> list[str]:
+def merge_sql(
+    collection: Collection,
+    *,
+    dedupe: bool = True,
+    rewrite: bool = False,
+    into_empty: bool = False,
+) -> list[str]:
     """The statements of `sql/merge.sql` for a collection.
 
     Args:
         dedupe: sourcedIds repeat in the staging table.
         rewrite: the rows already there are rewritten (`sql/merge_rewrite.sql`), not updated.
+        into_empty: the table holds no rows (a first full sync): only the insert, with no
+            existing row to update or to look up.
     """
     staged = ", ".join(
         f"{name}::VARCHAR[] AS {name}" if name in collection.list_columns else name
@@ -378,6 +390,8 @@ def merge_sql(collection: Collection, *, dedupe: bool = True, rewrite: bool = Fa
         f"staged.{name} AS {name}" for name in collection.columns if name != "sourced_id"
     )
     update, insert = statements("merge")
+    if into_empty:
+        insert = insert.split("\nWHERE NOT EXISTS", 1)[0]
     qualify = (
         "QUALIFY row_number() OVER "
         "(PARTITION BY sourced_id ORDER BY date_last_modified DESC NULLS LAST) = 1"
@@ -392,7 +406,10 @@ def merge_sql(collection: Collection, *, dedupe: bool = True, rewrite: bool = Fa
             replacements=replacements,
             dedupe=qualify if dedupe else "",
         )
-        for statement in [*(statements("merge_rewrite") if rewrite else [update]), insert]
+        for statement in [
+            *([] if into_empty else statements("merge_rewrite") if rewrite else [update]),
+            insert,
+        ]
     ]
 
 

@@ -2,8 +2,9 @@
 
 Records are plain dicts exactly as the API serves them. Each collection keeps an index by
 `sourcedId`, the ids in sorted order (the server's default, stable paging order), a cache of
-every record's JSON bytes and of its `dateLastModified` as a UTC instant. Mutations go through
-the methods below so that the caches stay true and `dateLastModified` moves forward.
+every record's JSON bytes and of its `dateLastModified` as a UTC instant, and the ids ordered by
+that instant (what a `dateLastModified>` delta query reads, as a database index would). Mutations
+go through the methods below so that the caches stay true and `dateLastModified` moves forward.
 
 Records handed out by `get` and `collection` are the live objects: change them only through
 `update`, since nested GUIDRef dicts may be shared between records to save memory.
@@ -77,6 +78,18 @@ def has_role(user: Mapping[str, Any], roles: Iterable[str] | str) -> bool:
     return any(role.get("role") in wanted for role in user.get("roles") or ())
 
 
+class _ByInstant:
+    """A collection's ids ordered by `dateLastModified`, as of one moment, plus the ids changed
+    since: a record changed after the index was built is looked up on its own."""
+
+    def __init__(self, instants: Mapping[str, float]) -> None:
+        # NaN (no readable stamp) matches no comparison, so it is left out
+        pairs = sorted((moment, key) for key, moment in instants.items() if moment == moment)
+        self.moments = [moment for moment, _ in pairs]
+        self.ids = [key for _, key in pairs]
+        self.changed: set[str] = set()
+
+
 class _Collection:
     """One collection: index, sorted ids and per-record caches."""
 
@@ -85,11 +98,14 @@ class _Collection:
         self.order: list[str] = []
         self.encoded: dict[str, bytes] = {}
         self.instants: dict[str, float] = {}
+        self.by_instant: _ByInstant | None = None
         self.version = 0
 
     def forget(self, sourced_id: str) -> None:
         self.encoded.pop(sourced_id, None)
         self.instants.pop(sourced_id, None)
+        if self.by_instant is not None:
+            self.by_instant.changed.add(sourced_id)
         self.version += 1
 
 
@@ -202,13 +218,39 @@ class District:
             coll.instants[sourced_id] = cached
         return cached
 
+    def modified_after(self, name: str, moment: float, *, inclusive: bool = False) -> list[str]:
+        """Ids whose `dateLastModified` is after `moment` (POSIX seconds), in sourcedId order.
+
+        Reads the instant index, so a delta query costs the records it selects, not the
+        collection; the index is rebuilt once the records changed since outnumber a tenth.
+        """
+        coll = self._coll(name)
+        with self.lock:
+            index = coll.by_instant
+            if index is None or len(index.changed) > len(coll.records) // 10:
+                index = coll.by_instant = _ByInstant(self.instants(name))
+            cut = bisect.bisect_left if inclusive else bisect.bisect_right
+            found = index.ids[cut(index.moments, moment) :]
+            if index.changed:
+                found = [key for key in found if key not in index.changed]
+                for key in index.changed:
+                    if key in coll.records:
+                        stamp = self.modified_instant(name, key)
+                        if stamp > moment or (inclusive and stamp == moment):
+                            found.append(key)
+        found.sort()
+        return found
+
     def warm(self) -> int:
-        """Serialise every record now rather than on first request; returns the count."""
+        """Serialise every record and index its instant now rather than on first request;
+        returns the count."""
         with self.lock:
             for name in COLLECTIONS:
-                for sourced_id in self._coll(name).order:
+                coll = self._coll(name)
+                for sourced_id in coll.order:
                     self.encoded(name, sourced_id)
                     self.modified_instant(name, sourced_id)
+                coll.by_instant = _ByInstant(coll.instants)
         return sum(self.count(name) for name in COLLECTIONS)
 
     # mutating
@@ -227,6 +269,7 @@ class District:
                 coll.encoded.pop(sourced_id, None)
                 coll.instants.pop(sourced_id, None)
             coll.order = sorted(coll.records)
+            coll.by_instant = None
             coll.version += 1
             return len(coll.records) - before
 

@@ -162,6 +162,13 @@ class Filter:
     text: str
     groups: tuple[tuple[Comparison, ...], ...]
 
+    def lower_bound(self) -> Comparison | None:
+        """The `dateLastModified>'…'` (or `>=`) clause of a filter that is only instant clauses
+        joined by AND: the delta query, which the district's instant index answers."""
+        if len(self.groups) != 1 or not all(c.instant is not None for c in self.groups[0]):
+            return None
+        return next((c for c in self.groups[0] if c.op in (">", ">=")), None)
+
     def select(
         self,
         ids: list[str],
@@ -285,6 +292,10 @@ class Selector:
             # the live sorted list: the common full pull needs no copy
             return ids
         by_id = district.records(collection)
+        bound = where.lower_bound() if where is not None else None
+        if bound is not None:
+            assert bound.instant is not None
+            ids = district.modified_after(collection, bound.instant, inclusive=bound.op == ">=")
         if endpoint.keep is not None:
             keep = endpoint.keep
             ids = [sourced_id for sourced_id in ids if keep(by_id[sourced_id])]

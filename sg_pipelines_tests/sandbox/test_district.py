@@ -88,6 +88,31 @@ def test_a_delta_filter_returns_exactly_the_changed_records(sandbox, api):
     assert sorted(u["sourcedId"] for u in response.json()["users"]) == sorted(changed)
 
 
+@pytest.mark.parametrize("inclusive", [False, True])
+def test_the_instant_index_answers_as_a_scan_of_every_record(inclusive):
+    district = District()
+    base = datetime(2025, 1, 1, tzinfo=UTC)
+    district.load("users", [
+        {"sourcedId": f"u{n:03d}", "dateLastModified": f"2025-01-01T00:{n % 60:02d}:00Z"}
+        for n in range(100)
+    ])  # fmt: skip
+    district.warm()
+    district.update("users", "u007", {"givenName": "Changed"}, when=base)
+    district.touch("users", "u010")
+    district.remove("users", "u020")
+    district.add("users", {"sourcedId": "u500"})
+
+    for moment in (base, base.replace(minute=30), base.replace(minute=59), datetime.now(UTC)):
+        cut = moment.timestamp()
+        scanned = [
+            key
+            for key in district.sorted_ids("users")
+            if (stamp := district.modified_instant("users", key)) > cut
+            or (inclusive and stamp == cut)
+        ]
+        assert district.modified_after("users", cut, inclusive=inclusive) == scanned
+
+
 def test_stamps_increase_strictly_even_within_a_millisecond():
     district = District()
     district.load("orgs", [{"sourcedId": "o1", "status": "active"}])
