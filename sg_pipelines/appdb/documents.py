@@ -14,7 +14,11 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from sg_pipelines.appdb.records import NewPlanDocument, PlanDocument
-from sg_pipelines.programs.documents import DOCUMENT_STATUSES, check_document_type
+from sg_pipelines.programs.documents import (
+    DOCUMENT_STATUSES,
+    PLAN_DOCUMENT_TYPES,
+    check_document_type,
+)
 
 if TYPE_CHECKING:
     from sg_pipelines.appdb.gateway import AppDatabase
@@ -179,15 +183,19 @@ class PlanDocuments:
         return [_document(row) for row in rows]
 
     def latest_completed(self, student_id: int, program: str) -> PlanDocument | None:
-        """The student's most recently completed document of the program: what the viewer shows.
+        """The student's most recently completed plan of the program: what the viewer shows.
 
-        Drafts never qualify (fault E7).
+        Drafts never qualify (fault E7), nor documents that are not a plan (an evaluation, an
+        eligibility decision, an exit): `PLAN_DOCUMENT_TYPES`.
         """
+        plan_types = PLAN_DOCUMENT_TYPES.get(program, ())
+        marks = ", ".join("?" * len(plan_types)) or "NULL"
         row = self._conn.execute(
             f"SELECT {DOCUMENT_COLUMNS} FROM plan_documents "
             "WHERE student_id = ? AND program = ? AND status = 'completed' "
+            f"AND document_type IN ({marks}) "
             "ORDER BY completed_at DESC, id DESC LIMIT 1",
-            (student_id, program),
+            (student_id, program, *plan_types),
         ).fetchone()
         return _document(row) if row else None
 

@@ -41,6 +41,16 @@ DOCUMENT_TYPES: dict[str, tuple[str, ...]] = {
     "k4_literacy": ("rimp", "rimp_exit"),
 }
 
+# The documents that are a plan, as the viewer shows them: evaluations, eligibility and
+# identification decisions and exits are not, so a newer one never hides the plan in effect.
+PLAN_DOCUMENT_TYPES: dict[str, tuple[str, ...]] = {
+    "special_education": ("iep_initial", "iep_annual", "iep_transfer", "iep_amendment"),
+    "section_504": ("504_plan",),
+    "english_learners": ("el_plan",),
+    "advanced_learners": ("wep",),
+    "k4_literacy": ("rimp",),
+}
+
 # What a person reading the plan sees as the document's title.
 DOCUMENT_TITLES = {
     "etr_initial": "Evaluation Team Report (initial)",

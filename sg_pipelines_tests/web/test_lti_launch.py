@@ -12,11 +12,13 @@ import re
 import sqlite3
 import time
 import uuid
+from datetime import UTC, date, datetime
 
 import pytest
 
 from sg_pipelines.appdb import AppDatabase
 from sg_pipelines.appdb.lti import Deployment, LtiStore
+from sg_pipelines.appdb.records import NewPlanDocument
 from sg_pipelines.web.lti.tool import secret_hash
 from sg_pipelines_tests.web.lti_support import (
     CLAIM,
@@ -95,6 +97,69 @@ def test_a_teacher_launch_lands_on_the_students_latest_completed_plan(tool, dist
     assert "extended time" in view.text
     assert "October 1, 2025" in view.text
     assert "DRAFT TEXT" not in view.text
+
+
+@pytest.mark.parametrize(
+    ("newer_type", "program"),
+    [
+        ("sped_exit", "special_education"),
+        ("etr_reevaluation", "special_education"),
+        ("sped_revocation", "special_education"),
+    ],
+)
+def test_a_newer_document_that_is_not_a_plan_never_hides_the_plan(tmp_path, newer_type, program):
+    district = make_district(tmp_path)
+    register_platform(district, lti_settings())
+    with AppDatabase(district.url) as database:
+        database.documents.add(
+            NewPlanDocument(
+                student_id=district.student_id,
+                program=program,
+                document_type=newer_type,
+                status="completed",
+                completed_at=datetime(2026, 3, 1, 15, tzinfo=UTC),
+                meeting_date=date(2026, 3, 1),
+                effective_start=date(2026, 3, 1),
+                sections={"present_levels": "NOT A PLAN"},
+            ),
+            actor="test",
+        )
+    tool = Launcher(district, TestPlatform(), lti_settings())
+
+    view = tool.follow(tool.launch())
+
+    assert view.status_code == 200
+    assert "Individualized Education Program (annual review)" in view.text
+    assert "NOT A PLAN" not in view.text
+
+
+def test_the_completion_day_is_the_districts_not_utcs(tmp_path):
+    district = make_district(tmp_path)
+    register_platform(district, lti_settings())
+    with AppDatabase(district.url) as database:
+        database.documents.add(
+            NewPlanDocument(
+                student_id=district.student_id,
+                program="special_education",
+                document_type="iep_amendment",
+                amends_document_id=district.document_id,
+                status="completed",
+                # 20:30 on 2 March in New York
+                completed_at=datetime(2026, 3, 3, 1, 30, tzinfo=UTC),
+                meeting_date=date(2026, 3, 2),
+                effective_start=date(2026, 3, 2),
+                sections={"present_levels": "Amended present levels."},
+            ),
+            actor="test",
+        )
+    tool = Launcher(district, TestPlatform(), lti_settings())
+
+    view = tool.follow(tool.launch())
+
+    assert "Amended present levels." in view.text
+    completed = re.search(r"Completed</dt>\s*<dd>([^<]+)</dd>", view.text)
+    assert completed is not None, view.text
+    assert completed.group(1).strip() == "March 2, 2026"
 
 
 def test_the_view_url_carries_an_opaque_token_never_a_student_id(tool, district):

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -92,8 +93,10 @@ def _student_name(student: PlanStudent) -> str:
     return f"{student.first_name} {student.last_name}"
 
 
-def plan_context(student: PlanStudent, document: PlanDocument, program: str) -> dict[str, Any]:
-    """What `plan.html` shows for one document."""
+def plan_context(
+    student: PlanStudent, document: PlanDocument, program: str, timezone: str = "America/New_York"
+) -> dict[str, Any]:
+    """What `plan.html` shows for one document; days are the district's (`timezone`)."""
     effective = _day(document.effective_start)
     if document.effective_end:
         effective += f" to {_day(document.effective_end)}"
@@ -108,10 +111,19 @@ def plan_context(student: PlanStudent, document: PlanDocument, program: str) -> 
         "grade": student.grade,
         "meeting_date": _day(document.meeting_date),
         "effective": effective,
-        "completed": _day(document.completed_at.date() if document.completed_at else None),
+        "completed": _day(_district_day(document.completed_at, timezone)),
         "sections": plan_sections(document.sections),
         "viewed_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _district_day(instant: datetime | None, timezone: str) -> date | None:
+    """The day an instant falls on in the district: a plan locked at 21:00 in New York was
+    completed that day, not the next one as in UTC."""
+    if instant is None:
+        return None
+    aware = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(timezone)).date()
 
 
 async def view_plan(request: Request) -> Response:
@@ -159,7 +171,12 @@ def _view(tool: LtiTool, token: str) -> Response:
         )
 
     store.record_view("shown", document_id=document.id, **audit)
-    return render("plan.html", 200, origins, **plan_context(student, document, grant.program))
+    return render(
+        "plan.html",
+        200,
+        origins,
+        **plan_context(student, document, grant.program, tool.settings.timezone),
+    )
 
 
 VIEW_ROUTES = [Route("/view/{token}", view_plan, methods=["GET"])]
