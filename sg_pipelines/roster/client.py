@@ -33,7 +33,7 @@ from sg_pipelines.roster.errors import (
 )
 from sg_pipelines.roster.paging import CollectionPull, Fetched
 from sg_pipelines.roster.retry import RETRYABLE_STATUS, Backoff, retry_after_seconds
-from sg_pipelines.roster.token import DEFAULT_TTL_SECONDS, Token, TokenCache
+from sg_pipelines.roster.token import Token, TokenCache, usable_ttl
 from sg_pipelines.settings import ONEROSTER_SCOPES, OneRosterSettings
 
 logger = logging.getLogger(__name__)
@@ -257,8 +257,9 @@ class OneRosterClient:
             access_token = body["access_token"]
         except (ValueError, KeyError, TypeError) as error:
             raise ProviderError("token response holds no access_token") from error
-        ttl = body.get("expires_in") or DEFAULT_TTL_SECONDS
-        return Token(str(access_token), float(ttl))
+        if not isinstance(access_token, str) or not access_token.strip():
+            raise ProviderError("token response holds no usable access_token")
+        return Token(str(access_token), usable_ttl(body.get("expires_in")))
 
     def _with_retries(self, where: str, send: Callable[[], httpx.Response]) -> httpx.Response:
         """Send, retrying 429/5xx/transport errors with backoff, up to `max_retries` times."""

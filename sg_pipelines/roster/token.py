@@ -18,9 +18,16 @@ class Token:
     ttl_seconds: float
 
 
-def usable_ttl(seconds: float) -> float:
-    """A token's life as promised by `expires_in`; zero, negative or not finite means unknown."""
-    return seconds if 0 < seconds < math.inf else DEFAULT_TTL_SECONDS
+def usable_ttl(seconds: object) -> float:
+    """A token's life as promised by `expires_in`; zero, negative, not finite or not a number
+    (`"abc"`, `true`, a list) means unknown."""
+    if isinstance(seconds, bool):
+        return DEFAULT_TTL_SECONDS
+    try:
+        value = float(seconds)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return DEFAULT_TTL_SECONDS
+    return value if 0 < value < math.inf else DEFAULT_TTL_SECONDS
 
 
 class TokenCache:

@@ -39,7 +39,8 @@ class FakeProvider:
     faults: list[Fault] = field(default_factory=list)
     delay: float = 0.0
     token_status: int = 200
-    expires_in: int = 3600
+    expires_in: Any = 3600
+    token_override: dict[str, Any] | None = None
 
     requests: list[tuple[str, int]] = field(default_factory=list)
     token_requests: list[httpx.Request] = field(default_factory=list)
@@ -74,7 +75,7 @@ class FakeProvider:
             token = f"token-{self.tokens_issued}"
             self.valid_tokens.add(token)
         body = {"access_token": token, "token_type": "bearer", "expires_in": self.expires_in}
-        return httpx.Response(200, json=body)
+        return httpx.Response(200, json=self.token_override or body)
 
     def _page(self, request: httpx.Request) -> httpx.Response:
         name = request.url.path.rsplit("/", 1)[-1]

@@ -9,7 +9,13 @@ import httpx
 import pytest
 
 from sg_pipelines.roster.collections import USERS
-from sg_pipelines.roster.errors import AuthError, EnvelopeError, ForbiddenError, RetriesExhausted
+from sg_pipelines.roster.errors import (
+    AuthError,
+    EnvelopeError,
+    ForbiddenError,
+    ProviderError,
+    RetriesExhausted,
+)
 from sg_pipelines.roster.parsing import PageParser
 from sg_pipelines.roster.retry import Backoff, retry_after_seconds
 from sg_pipelines.roster.token import DEFAULT_TTL_SECONDS, Token, TokenCache
@@ -327,6 +333,24 @@ def test_a_token_without_a_usable_life_is_kept_for_the_default_hour(expires_in):
     now[0] = 0.8 * DEFAULT_TTL_SECONDS
     cache.get()
     assert len(issued) == 2
+
+
+@pytest.mark.parametrize("expires_in", ["abc", "", None, True, [60], {"s": 60}, "1e999"])
+def test_a_token_whose_expires_in_is_not_a_number_still_pulls(expires_in):
+    provider = FakeProvider({"users": USERS_5}, expires_in=expires_in)
+
+    ids, _ = pull_ids(provider)
+    assert len(ids) == 5
+    assert provider.tokens_issued == 1
+
+
+@pytest.mark.parametrize("access_token", [None, "", "  ", 42, ["t"]])
+def test_a_token_response_without_a_usable_access_token_fails_the_pull(access_token):
+    provider = FakeProvider({"users": USERS_5})
+    provider.token_override = {"access_token": access_token, "expires_in": 60}
+
+    with pytest.raises(ProviderError, match="access_token"):
+        pull_ids(provider)
 
 
 def test_a_401_on_the_retry_after_a_refresh_stops_without_a_third_try():
