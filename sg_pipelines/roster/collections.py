@@ -25,6 +25,8 @@ class Collection:
 
     `staged_in_sql` collections are staged by `sql/stage_{table}.sql`, which leaves to the
     model only the records its rules are not certain of; the others are parsed by the model.
+    `staging_workers` of those queries run at once, as far as the sync's DuckDB memory limit
+    allows.
     """
 
     name: str
@@ -33,6 +35,7 @@ class Collection:
     list_columns: frozenset[str] = frozenset()
     scope: str = CORE_SCOPE
     staged_in_sql: bool = False
+    staging_workers: int = 2
 
     @property
     def envelope(self) -> str:
@@ -68,6 +71,7 @@ USERS = Collection(
     "oneroster_users",
     frozenset({"role_names", "agent_sourced_ids", "grades"}),
     staged_in_sql=True,
+    staging_workers=1,  # a query over one 10 MB page of users holds about 180 MB
 )
 DEMOGRAPHICS = Collection(
     "demographics",

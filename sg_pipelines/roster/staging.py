@@ -4,14 +4,22 @@ Collections `staged_in_sql` are staged a batch of page files at a time by one se
 (`sql/stage_*.sql`); the records its rules are not certain of come back out and go through the
 pydantic model, which imports them by its own rules or quarantines them. The other collections
 are parsed page by page by the model and inserted in bulk.
+
+DuckDB runs one such query on one thread (its source is a handful of files), so `BatchStaging`
+runs two at a time on cursors of their own, each writing its rows to a Parquet file that the
+connection then appends: a temporary table belongs to one cursor, and it is the one that can
+spill to disk.
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -47,8 +55,6 @@ def create_staging(conn: duckdb.DuckDBPyConnection, collection: Collection) -> N
     )
     if collection.staged_in_sql:
         columns = f"{columns}, {SQL_STAGING_COLUMNS}"
-        for statement in statements("stage_rules"):
-            conn.execute(statement)
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE {collection.staging_table} AS "
         f"SELECT {columns} FROM {collection.table} LIMIT 0"
@@ -81,11 +87,38 @@ def stage_pages(
             write_page(conn, collection, parse(page.path.read_bytes()), sync_id, now)
         return sum(page.record_count for page in pages)
 
-    *macros, insert = statements(collection.staging_query)
-    for statement in macros:
-        conn.execute(statement)
-    conn.execute(insert, {"files": [str(page.path) for page in pages]})
+    define_staging_macros(conn, collection)
+    insert_pages(conn, collection, pages)
+    return stage_uncertain(conn, collection, sync_id, now)
 
+
+def define_staging_macros(conn: duckdb.DuckDBPyConnection, collection: Collection) -> None:
+    """The field rules and the collection's macros, on the cursor that runs its staging query
+    (macros are temporary: each cursor has its own)."""
+    for statement in statements("stage_rules"):
+        conn.execute(statement)
+    for statement in statements(collection.staging_query)[:-1]:
+        conn.execute(statement)
+
+
+def insert_pages(
+    conn: duckdb.DuckDBPyConnection, collection: Collection, pages: Sequence[PageFile]
+) -> None:
+    """The set-based insert of `sql/stage_*.sql`; uncertain records are staged `needs_model`."""
+    conn.execute(
+        f"INSERT INTO {collection.staging_table} BY NAME {_staging_query(collection)}",
+        {"files": [str(page.path) for page in pages]},
+    )
+
+
+def _staging_query(collection: Collection) -> str:
+    return statements(collection.staging_query)[-1]
+
+
+def stage_uncertain(
+    conn: duckdb.DuckDBPyConnection, collection: Collection, sync_id: str, now: datetime
+) -> int:
+    """Take the `needs_model` rows out of staging and stage them by the model instead."""
     uncertain = conn.execute(
         f"DELETE FROM {collection.staging_table} WHERE needs_model RETURNING record"
     ).fetchall()
@@ -93,6 +126,85 @@ def stage_pages(
         records = [json.loads(record) for (record,) in uncertain]
         write_page(conn, collection, parse_records(collection, records), sync_id, now)
     return len(uncertain)
+
+
+class BatchStaging:
+    """Stages batches of page files of a `staged_in_sql` collection, up to `workers` at a time.
+
+    Each worker runs the staging query on its own cursor and writes the rows to a Parquet file
+    next to the pages; `submit` and the exit append finished files to the staging table on the
+    connection, in the caller's thread. A context manager: on exit it waits for every batch and
+    raises the first error. Page files and row files are deleted once used.
+    """
+
+    def __init__(
+        self, conn: duckdb.DuckDBPyConnection, collection: Collection, *, workers: int
+    ) -> None:
+        self.conn = conn
+        self.collection = collection
+        self.workers = workers
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="roster-staging")
+        self._pending: list[Future[Path]] = []
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._idle: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
+        self._names = 0
+
+    def __enter__(self) -> BatchStaging:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if exc_info[0] is None:
+                while self._pending:
+                    self._append(self._pending.pop(0))
+            else:
+                for batch in self._pending:
+                    batch.cancel()
+            self._pool.shutdown(wait=True)
+        finally:
+            for cursor in self._cursors:
+                cursor.close()
+
+    def submit(self, pages: Sequence[PageFile]) -> None:
+        """Queue a batch, and append the batches finished so far."""
+        # cursors are opened here, in the connection's own thread, and only as many as are used
+        if len(self._cursors) < min(self.workers, len(self._pending) + 1):
+            self._idle.put(self._open_cursor())
+        self._names += 1
+        rows = pages[0].path.with_name(f"staged-{self._names}.parquet")
+        self._pending.append(self._pool.submit(self._stage, list(pages), rows))
+        while self._pending and self._pending[0].done():
+            self._append(self._pending.pop(0))
+
+    def _append(self, batch: Future[Path]) -> None:
+        rows = batch.result()
+        self.conn.execute(
+            f"INSERT INTO {self.collection.staging_table} BY NAME SELECT * FROM read_parquet(?)",
+            [str(rows)],
+        )
+        rows.unlink()
+
+    def _stage(self, pages: list[PageFile], rows: Path) -> Path:
+        cursor = self._idle.get()
+        try:
+            cursor.execute(
+                f"COPY ({_staging_query(self.collection)}) TO '{rows}' (FORMAT parquet)",
+                {"files": [str(page.path) for page in pages]},
+            )
+        finally:
+            self._idle.put(cursor)
+        for page in pages:
+            page.path.unlink()
+        return rows
+
+    def _open_cursor(self) -> duckdb.DuckDBPyConnection:
+        (time_zone,) = self.conn.execute("SELECT current_setting('TimeZone')").fetchall()[0]
+        cursor = self.conn.cursor()
+        self._cursors.append(cursor)
+        quoted = time_zone.replace("'", "''")
+        cursor.execute(f"SET TimeZone = '{quoted}'")
+        define_staging_macros(cursor, self.collection)
+        return cursor
 
 
 def record_staged_warnings(

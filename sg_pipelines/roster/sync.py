@@ -24,12 +24,14 @@ from sg_pipelines.roster.page_files import PageFile, PageFiles
 from sg_pipelines.roster.paging import CollectionPull
 from sg_pipelines.roster.queries import query, statements
 from sg_pipelines.roster.staging import (
+    BatchStaging,
     clear_rejects,
     create_staging,
     drop_staging,
     ensure_schema,
     record_staged_warnings,
     stage_pages,
+    stage_uncertain,
 )
 from sg_pipelines.settings import RosterSettings
 
@@ -37,7 +39,9 @@ logger = logging.getLogger(__name__)
 
 Mode = Literal["full", "delta"]
 PULL_ATTEMPTS = 3  # the first pull plus up to two re-pulls when the total moves mid-pull
-BATCH_BYTES = 16 * 1024 * 1024  # page files staged per insert: large enough to be set-based
+# page files staged per query: large enough to be set-based; DuckDB runs each query on one
+# thread, so `Collection.staging_workers` of them run at once
+BATCH_BYTES = 8 * 1024 * 1024
 # DuckDB's own limit while a collection syncs (it spills past it); its default, 80% of RAM, lets
 # the buffer pool keep every block it touched and a 50,000-student sync peak near 1 GB
 MEMORY_LIMIT = "256MB"
@@ -228,32 +232,30 @@ def _stage(
     log: logging.Logger | logging.LoggerAdapter,
 ) -> None:
     """Stage the pull's page files in batches while later pages are still being fetched."""
-    batch: list[PageFile] = []
-    by_model = 0
-
-    def flush() -> int:
-        staged = stage_pages(conn, collection, batch, run.sync_id, run.started_at)
-        for page in batch:
+    if not collection.staged_in_sql:
+        for page in pull:
+            stage_pages(conn, collection, [page], run.sync_id, run.started_at)
             page.path.unlink()
-        batch.clear()
-        return staged
+        return
 
-    for page in pull:
-        batch.append(page)
-        if sum(item.size for item in batch) >= BATCH_BYTES:  # a batch is a few dozen pages
-            by_model += flush()
-    if batch:
-        by_model += flush()
+    batch: list[PageFile] = []
+    with BatchStaging(conn, collection, workers=collection.staging_workers) as staging:
+        for page in pull:
+            batch.append(page)
+            if sum(item.size for item in batch) >= BATCH_BYTES:  # a batch is a few pages
+                staging.submit(batch)
+                batch = []
+        if batch:
+            staging.submit(batch)
+    by_model = stage_uncertain(conn, collection, run.sync_id, run.started_at)
     record_staged_warnings(conn, collection, run.sync_id, run.started_at)
-
-    if collection.staged_in_sql:
-        log.info(
-            "/%s: %d of %d records staged by SQL, %d by the model",
-            collection.name,
-            pull.records - by_model,
-            pull.records,
-            by_model,
-        )
+    log.info(
+        "/%s: %d of %d records staged by SQL, %d by the model",
+        collection.name,
+        pull.records - by_model,
+        pull.records,
+        by_model,
+    )
 
 
 def _failed(

@@ -19,13 +19,15 @@ from sg_pipelines.roster.collections import (
     USERS,
     Collection,
 )
-from sg_pipelines.roster.page_files import PageFiles
+from sg_pipelines.roster.page_files import PageFile, PageFiles
 from sg_pipelines.roster.parsing import parse_records
 from sg_pipelines.roster.staging import (
+    BatchStaging,
     create_staging,
     ensure_schema,
     record_staged_warnings,
     stage_pages,
+    stage_uncertain,
     write_page,
 )
 from sg_pipelines.sandbox.generator import generate_district
@@ -333,3 +335,51 @@ def test_canonical_classes_are_staged_by_sql_as_the_model_would(conn, record):
 @pytest.mark.parametrize("record", UNUSUAL_CLASSES)
 def test_unusual_classes_are_imported_or_quarantined_as_the_model_would(conn, record):
     assert_paths_agree(conn, CLASSES, [record], canonical=False)
+
+
+def test_batches_staged_two_at_a_time_give_the_rows_of_one_page_at_a_time(conn):
+    records = [
+        *(enrollment(f"e-{n}", f"u-{n}", beginDate="2024-13-01" if n % 7 else None)
+          for n in range(60)),
+        enrollment("e-bad", "u-1", user=[]),  # not a reference: the model quarantines it
+        enrollment("e-odd", "u-1", dateLastModified="2025-03-04T10:00:00+0500"),
+    ]  # fmt: skip
+    pages = [records[start : start + 9] for start in range(0, len(records), 9)]
+    serial, _ = staged(conn, ENROLLMENTS, records, by_sql=True)
+
+    sync_id = f"s{next(sync_ids)}"
+    create_staging(conn, ENROLLMENTS)
+    with PageFiles(ENROLLMENTS) as page_files:
+        files = [page_files([json.dumps({"enrollments": page}).encode()]) for page in pages]
+        with BatchStaging(conn, ENROLLMENTS, workers=2) as staging:
+            for start in range(0, len(files), 2):
+                staging.submit(files[start : start + 2])
+        by_model = stage_uncertain(conn, ENROLLMENTS, sync_id, NOW)
+        left = sorted(path.name for path in page_files.directory.iterdir())
+    record_staged_warnings(conn, ENROLLMENTS, sync_id, NOW)
+
+    rows = sorted(
+        conn.execute(
+            f"SELECT {', '.join(ENROLLMENTS.columns)} FROM {ENROLLMENTS.staging_table}"
+        ).fetchall()
+    )
+    warnings = conn.execute(
+        "SELECT sourced_id, field, reason FROM roster_warnings WHERE sync_id = ? ORDER BY ALL",
+        [sync_id],
+    ).fetchall()
+    (quarantined,) = conn.execute(
+        "SELECT count(*) FROM roster_quarantine WHERE sync_id = ?", [sync_id]
+    ).fetchall()[0]
+    assert (rows, warnings) == (serial[0], serial[2])
+    assert quarantined == len(serial[1]) == 1
+    assert by_model == 2
+    assert left == [], "page files and staged-row files are deleted once appended"
+
+
+def test_a_batch_that_fails_to_stage_fails_the_staging(conn, tmp_path):
+    create_staging(conn, ENROLLMENTS)
+    (tmp_path / "0.json").write_text("not JSON")
+    broken = PageFile(tmp_path / "0.json", 1, 8)
+
+    with pytest.raises(duckdb.Error), BatchStaging(conn, ENROLLMENTS, workers=2) as staging:
+        staging.submit([broken])

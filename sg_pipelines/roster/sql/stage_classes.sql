@@ -1,12 +1,12 @@
 -- /classes pages (the JSON files $files) to staging rows, by the rules of models.Class.
 -- A record the rules do not fully understand is staged with needs_model and its JSON.
+-- The last statement is the query alone: staging.py inserts its rows or writes them to a file.
 
 CREATE OR REPLACE TEMP MACRO class_paths() AS [
     '$.sourcedId', '$.status', '$.dateLastModified', '$.title', '$.classCode', '$.classType',
     '$.course', '$.course.sourcedId', '$.school', '$.school.sourcedId', '$.terms', '$.grades'
 ];
 
-INSERT INTO roster_staging_classes BY NAME
 WITH records AS (
     SELECT unnest(from_json(content, '{"classes": "JSON[]"}').classes) AS record
     FROM read_text($files)

@@ -1,6 +1,7 @@
 -- /demographics pages (the JSON files $files) to staging rows, by the rules of
 -- models.Demographics. A record the rules do not fully understand is staged with needs_model
 -- and its JSON.
+-- The last statement is the query alone: staging.py inserts its rows or writes them to a file.
 
 CREATE OR REPLACE TEMP MACRO demographics_paths() AS [
     '$.sourcedId', '$.status', '$.dateLastModified', '$.birthDate', '$.sex',
@@ -10,7 +11,6 @@ CREATE OR REPLACE TEMP MACRO demographics_paths() AS [
     '$.cityOfBirth', '$.publicSchoolResidenceStatus'
 ];
 
-INSERT INTO roster_staging_demographics BY NAME
 WITH records AS (
     SELECT unnest(from_json(content, '{"demographics": "JSON[]"}').demographics) AS record
     FROM read_text($files)

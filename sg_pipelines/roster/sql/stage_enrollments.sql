@@ -1,5 +1,6 @@
 -- /enrollments pages (the JSON files $files) to staging rows, by the rules of models.Enrollment.
 -- A record the rules do not fully understand is staged with needs_model and its JSON.
+-- The last statement is the query alone: staging.py inserts its rows or writes them to a file.
 
 CREATE OR REPLACE TEMP MACRO enrollment_paths() AS [
     '$.sourcedId', '$.status', '$.dateLastModified', '$.user', '$.user.sourcedId', '$.class',
@@ -7,7 +8,6 @@ CREATE OR REPLACE TEMP MACRO enrollment_paths() AS [
     '$.endDate'
 ];
 
-INSERT INTO roster_staging_enrollments BY NAME
 WITH records AS (
     SELECT unnest(from_json(content, '{"enrollments": "JSON[]"}').enrollments) AS record
     FROM read_text($files)

@@ -1,5 +1,6 @@
 -- /users pages (the JSON files $files) to staging rows, by the rules of models.User.
 -- A record the rules do not fully understand is staged with needs_model and its JSON.
+-- The last statement is the query alone: staging.py inserts its rows or writes them to a file.
 
 CREATE OR REPLACE TEMP MACRO user_paths() AS [
     '$.sourcedId', '$.status', '$.dateLastModified', '$.enabledUser', '$.givenName',
@@ -10,7 +11,6 @@ CREATE OR REPLACE TEMP MACRO user_paths() AS [
     '$.metadata.ic.emisStudentId', '$.metadata.ic.stateId'
 ];
 
-INSERT INTO roster_staging_users BY NAME
 WITH records AS (
     SELECT unnest(from_json(content, '{"users": "JSON[]"}').users) AS record
     FROM read_text($files)
