@@ -13,10 +13,12 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 SANDBOX_DEFAULT_PORT = 8765
 SANDBOX_CLIENT_ID = "sg-sandbox-client"
@@ -45,6 +47,40 @@ def default_home() -> Path:
     return Path(os.environ.get(HOME_ENV) or Path.cwd() / ".sg-pipelines").resolve()
 
 
+class SettingsFileError(ValueError):
+    """The settings file cannot be read as settings (its own one-line message)."""
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value.rstrip("/")
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone such as America/New_York") from None
+    return value
+
+
+def _database_url(value: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(value)
+    except ArgumentError:
+        raise ValueError("must be a database URL such as sqlite:////var/lib/app.sqlite") from None
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
 class StrictModel(BaseModel):
     """A settings section: a misspelt key is an error, never a silently ignored default."""
 
@@ -54,8 +90,8 @@ class StrictModel(BaseModel):
 class OneRosterSettings(StrictModel):
     """How to reach the district's OneRoster 1.2 provider (Campus, or the sandbox)."""
 
-    base_url: str = f"http://127.0.0.1:{SANDBOX_DEFAULT_PORT}/ims/oneroster/rostering/v1p2"
-    token_url: str = f"http://127.0.0.1:{SANDBOX_DEFAULT_PORT}/oauth2/token"
+    base_url: HttpUrl = f"http://127.0.0.1:{SANDBOX_DEFAULT_PORT}/ims/oneroster/rostering/v1p2"
+    token_url: HttpUrl = f"http://127.0.0.1:{SANDBOX_DEFAULT_PORT}/oauth2/token"
     client_id: str = SANDBOX_CLIENT_ID
     scopes: list[str] = Field(default_factory=lambda: list(ONEROSTER_SCOPES))
     page_size: int = Field(default=10_000, ge=1, le=50_000)
@@ -65,11 +101,6 @@ class OneRosterSettings(StrictModel):
     max_retries: int = Field(default=5, ge=0)
     max_backoff_seconds: float = Field(default=60.0, gt=0)
     delta_lookback_seconds: int = Field(default=3600, ge=0)
-
-    @field_validator("base_url", "token_url")
-    @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
-        return value.rstrip("/")
 
 
 class RosterSettings(StrictModel):
@@ -120,7 +151,7 @@ def _default_programs() -> dict[str, ProgramSettings]:
 class CampusFlagsSettings(StrictModel):
     """The Campus program-flags endpoint (partner-only; see docs/campus-flags-api.md)."""
 
-    base_url: str = f"http://127.0.0.1:{SANDBOX_DEFAULT_PORT}/ims/oneroster/v1p2"
+    base_url: HttpUrl = f"http://127.0.0.1:{SANDBOX_DEFAULT_PORT}/ims/oneroster/v1p2"
     vendor_key: str = "sg-sandbox-vendor"
 
 
@@ -128,7 +159,7 @@ class SftpSettings(StrictModel):
     """Where the CSV adapter drops `documents.csv` and its `COMPLETE` marker."""
 
     host: str = "127.0.0.1"
-    port: int = 22
+    port: Port = 22
     username: str = "sg-pipelines"
     remote_dir: str = "/"
     known_hosts: str | None = None
@@ -143,7 +174,7 @@ class FlagSettings(StrictModel):
     max_change_floor: int = Field(default=20, ge=0)
     confirm_large_change: bool = False
     push_retries: int = Field(default=3, ge=0)
-    viewer_base_url: str = "http://127.0.0.1:8780"
+    viewer_base_url: HttpUrl = "http://127.0.0.1:8780"
     link_ttl_hours: int = Field(default=48, ge=1)
     campus: CampusFlagsSettings = Field(default_factory=CampusFlagsSettings)
     sftp: SftpSettings = Field(default_factory=SftpSettings)
@@ -153,7 +184,7 @@ class SmtpSettings(StrictModel):
     """The district's mail relay for data-export invitations and alerts."""
 
     host: str = "127.0.0.1"
-    port: int = 25
+    port: Port = 25
     from_address: str = "sg-pipelines@localhost"
     starttls: bool = False
     username: str | None = None
@@ -171,7 +202,7 @@ class AlertSettings(StrictModel):
 class ApiSettings(StrictModel):
     """The reporting API's tokens and the public address it is reached at."""
 
-    public_url: str = "http://127.0.0.1:8780"
+    public_url: HttpUrl = "http://127.0.0.1:8780"
     token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
     failed_auth_limit_per_client: int = Field(default=10, ge=1)
     failed_auth_limit_per_address: int = Field(default=30, ge=1)
@@ -185,8 +216,8 @@ class Settings(StrictModel):
     district_name: str = "Sandbox City Schools"
     home: Path = Field(default_factory=default_home)
     warehouse_path: Path | None = None
-    app_database_url: str | None = None
-    timezone: str = "America/New_York"
+    app_database_url: Annotated[str, AfterValidator(_database_url)] | None = None
+    timezone: Annotated[str, AfterValidator(_time_zone)] = "America/New_York"
     oneroster: OneRosterSettings = Field(default_factory=OneRosterSettings)
     roster: RosterSettings = Field(default_factory=RosterSettings)
     programs: dict[str, ProgramSettings] = Field(default_factory=_default_programs)
@@ -277,7 +308,7 @@ def load_settings(
         with Path(path).open(encoding="utf-8") as handle:
             data = yaml.safe_load(handle) or {}
         if not isinstance(data, dict):
-            raise ValueError(f"settings file {path} must hold a mapping at the top level")
+            raise SettingsFileError(f"settings file {path} must hold a mapping at the top level")
 
     return Settings.model_validate(_merge(data, _env_overrides(environ)))
 

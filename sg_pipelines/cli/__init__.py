@@ -282,8 +282,8 @@ def run() -> None:
         )
         raise SystemExit(2) from None
     except ValueError as error:
-        # the CSV bundle loader and the settings refuse bad input with a message of their own
-        if type(error).__name__ not in {"BundleError", "NotADemoHome"}:
+        # the CSV bundle loader, the demo and the settings file refuse bad input in one line
+        if type(error).__name__ not in {"BundleError", "NotADemoHome", "SettingsFileError"}:
             raise
         typer.echo(f"error: {error}", err=True)
         raise SystemExit(2) from None

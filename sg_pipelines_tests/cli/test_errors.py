@@ -53,3 +53,41 @@ def test_a_folder_without_a_manifest_is_one_line(tmp_path):
     assert result.returncode == 2
     assert "manifest.csv" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("settings_text", ["- a\n", "just a string\n"])
+@pytest.mark.parametrize("command", [("status",), ("serve",), ("exports", "list")])
+def test_a_settings_file_that_is_not_a_mapping_is_one_line(tmp_path, settings_text, command):
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(settings_text)
+
+    result = sg_pipelines(
+        *command, env={"SG_SETTINGS_FILE": str(settings), "SG_HOME": str(tmp_path), "PATH": ""}
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: settings file {settings} must hold a mapping at the top level"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SG_TIMEZONE", "Mars/Olympus", "timezone: Value error, must be an IANA time zone"),
+        ("SG_ONEROSTER__BASE_URL", "campus.example.org/oneroster", "oneroster.base_url"),
+        ("SG_API__PUBLIC_URL", "ftp://reports.example.org", "api.public_url"),
+        ("SG_FLAGS__VIEWER_BASE_URL", "plans", "flags.viewer_base_url"),
+        ("SG_APP_DATABASE_URL", "not a url", "app_database_url"),
+        ("SG_SMTP__PORT", "70000", "smtp.port"),
+    ],
+)
+def test_a_setting_of_the_wrong_form_is_refused_at_load_in_one_line(
+    tmp_path, variable, value, message
+):
+    result = sg_pipelines("status", env={variable: value, "SG_HOME": str(tmp_path), "PATH": ""})
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: invalid settings: ")
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
