@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,6 +31,8 @@ from sg_pipelines.roster.page_files import PageFile
 from sg_pipelines.roster.parsing import PageParser, ParsedPage, parse_records
 from sg_pipelines.roster.queries import statements
 
+_CREATED_TABLE = re.compile(r"^CREATE TABLE IF NOT EXISTS (\w+) \(", re.M)
+
 # what the staging SQL adds to a collection's columns; only needs_model rows carry `record`
 SQL_STAGING_COLUMNS = (
     "NULL::STRUCT(field VARCHAR, reason VARCHAR)[] AS warnings, "
@@ -38,9 +41,22 @@ SQL_STAGING_COLUMNS = (
 
 
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create the roster tables of docs/warehouse.md if they are missing."""
+    """Create the roster tables of docs/warehouse.md if they are missing.
+
+    One look at the catalog first: a sync calls this once per collection, and running every
+    `CREATE TABLE IF NOT EXISTS` costs more than a small delta's merge.
+    """
+    existing = {
+        name
+        for (name,) in conn.execute(
+            "SELECT table_name FROM duckdb_tables()"
+            " WHERE database_name = current_database() AND schema_name = current_schema()"
+        ).fetchall()
+    }
     for statement in statements("schema"):
-        conn.execute(statement)
+        created = _CREATED_TABLE.search(statement)
+        if created is None or created.group(1) not in existing:
+            conn.execute(statement)
 
 
 def create_staging(conn: duckdb.DuckDBPyConnection, collection: Collection) -> None:
