@@ -8,17 +8,19 @@ some changes in Campus), and summarises what happened from the warehouse.
 
 from __future__ import annotations
 
+import fcntl
+import json
 import logging
 import os
 import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, ExecuteInProcessResult
 
 from sg_pipelines.appdb.gateway import AppDatabase
 from sg_pipelines.appdb.seed import roster_rows_from_oneroster_users, seed_demo
@@ -46,6 +48,11 @@ concurrency:
     default_limit: 1
 telemetry:
   enabled: false
+# The assets log through Dagster, not stdout; capturing stdout would start `tail` helper
+# processes that print their own tracebacks when Ctrl-C reaches the process group.
+compute_logs:
+  module: dagster._core.storage.noop_compute_log_manager
+  class: NoOpComputeLogManager
 """
 
 EMIS_TABLES = {
@@ -56,8 +63,12 @@ EMIS_TABLES = {
     "Pre-ID": "ohio_pre_id",
 }
 
-# The demo prints its own summary; Dagster's console shows only warnings and errors.
-QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The demo prints its own summary, a failed step in one line; the Dagster UI keeps the rest.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+INTERRUPTED_ERROR = "DagsterExecutionInterruptedError"
+# Dagster's wrappers around the error an asset raised; the summary names the asset's own
+WRAPPERS = {"DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError"}
 
 
 @dataclass
@@ -74,6 +85,7 @@ class RunReport:
     links_this_run: dict[str, int] = field(default_factory=dict)
     emis: dict[str, int] = field(default_factory=dict)
     snapshot: Path | None = None
+    failure: str | None = None
 
 
 @dataclass
@@ -83,6 +95,7 @@ class FlagsReport:
     day: date
     success: bool
     seconds: float
+    failure: str | None = None
     badges: dict[str, dict[str, int]] = field(default_factory=dict)
     programs: list[ProgramStatus] = field(default_factory=list)
     campus_flags: dict[str, int] = field(default_factory=dict)
@@ -94,6 +107,7 @@ class DemoReport:
     dagster_home: Path
     district: str
     students_served: int
+    broken_students: int
     seeded: object
     runs: list[RunReport]
     plans: PlanPopulationSummary | None = None
@@ -107,18 +121,28 @@ def build_district(students: int, seed: int, csv_sample: bool) -> tuple[District
 
 
 DEMO_MARKER = ".sg-pipelines-demo"
+DEMO_DISTRICT = "demo-district.json"
 
 
 class NotADemoHome(ValueError):
     """The folder holds files the demo did not make; the demo never wipes those."""
 
 
-def prepare_home(home: Path) -> Path:
-    """A fresh demo home with a Dagster instance whose pools allow one warehouse writer.
+class DemoHomeBusy(ValueError):
+    """Another demo, or `sg-pipelines ui`, is using the demo home."""
 
-    The demo starts from nothing each time, so it clears its own files; a folder it did not
-    create (a district's real home, say) is refused rather than wiped.
-    """
+
+@dataclass(frozen=True)
+class DemoDistrict:
+    """Which district a demo ran on, so `ui` serves the same one."""
+
+    students: int = 2000
+    seed: int = 7
+    csv_sample: bool = False
+
+
+def check_demo_home(home: Path) -> None:
+    """Refuse a folder the demo did not make (a district's real home, say) rather than wipe it."""
     if home.exists() and not home.is_dir():
         raise NotADemoHome(f"{home} is a file, not a folder")
     if home.exists() and any(home.iterdir()) and not (home / DEMO_MARKER).exists():
@@ -126,12 +150,50 @@ def prepare_home(home: Path) -> Path:
             f"{home} holds files the demo did not make; the demo clears its home on every run, "
             "so give it an empty or new folder (--home)"
         )
+
+
+@contextmanager
+def hold_demo_home(home: Path) -> Iterator[None]:
+    """Hold the demo home for one demo or one `ui` at a time; a second is refused at once."""
     home.mkdir(parents=True, exist_ok=True)
+    with (home / DEMO_MARKER).open("a", encoding="utf-8") as marker:
+        try:
+            fcntl.flock(marker, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DemoHomeBusy(
+                f"{home} is in use by another `sg-pipelines demo` or `sg-pipelines ui`; "
+                "wait for it to end or give this one another --home"
+            ) from None
+        yield
+
+
+def recorded_district(home: Path) -> DemoDistrict | None:
+    """The district the last demo in `home` ran on, or None when no demo ran there."""
+    try:
+        return DemoDistrict(**json.loads((home / DEMO_DISTRICT).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def prepare_home(home: Path, district: DemoDistrict | None = None) -> Path:
+    """A fresh demo home with a Dagster instance whose pools allow one warehouse writer.
+
+    The demo starts from nothing each time, so it clears everything it made before (the
+    warehouse, the plan system, report snapshots, Dagster's runs), then records `district`
+    for `ui`; call it holding the home.
+    """
+    check_demo_home(home)
+    home.mkdir(parents=True, exist_ok=True)
+    for entry in home.iterdir():
+        if entry.name == DEMO_MARKER:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
     (home / DEMO_MARKER).write_text("made by `sg-pipelines demo`; safe to delete\n")
-    if home.exists():
-        for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "app.sqlite"):
-            (home / name).unlink(missing_ok=True)
-        shutil.rmtree(home / "dagster", ignore_errors=True)
+    if district is not None:
+        (home / DEMO_DISTRICT).write_text(json.dumps(asdict(district)) + "\n", encoding="utf-8")
     dagster_home = home / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
@@ -197,6 +259,17 @@ def change_some_records(district: District, seed: int) -> int:
     return changed
 
 
+def demo_district_as_left(parameters: DemoDistrict) -> tuple[District, str]:
+    """The district a demo ran on, with its defects and the second night's changes."""
+    district, description = build_district(
+        parameters.students, parameters.seed, parameters.csv_sample
+    )
+    if not parameters.csv_sample:
+        add_data_defects(district)
+        change_some_records(district, parameters.seed)
+    return district, description
+
+
 def run_nightly(settings: Settings, instance: DagsterInstance, label: str) -> RunReport:
     defs = build_definitions(settings)
     job = defs.resolve_job_def(NIGHTLY_JOB)
@@ -207,7 +280,9 @@ def run_nightly(settings: Settings, instance: DagsterInstance, label: str) -> Ru
     )
     seconds = time.perf_counter() - started
 
-    report = RunReport(label=label, success=result.success, seconds=seconds)
+    report = RunReport(
+        label=label, success=result.success, seconds=seconds, failure=failed_step(result)
+    )
     for materialization in result.asset_materializations_for_node("student_links"):
         if materialization.asset_key.to_user_string() == "student_links":
             report.links_this_run = {
@@ -217,13 +292,39 @@ def run_nightly(settings: Settings, instance: DagsterInstance, label: str) -> Ru
     return report
 
 
+def failed_step(result: ExecuteInProcessResult) -> str | None:
+    """`step: ErrorClass` of the first failed step, or None; Ctrl-C during the run re-raised.
+
+    Dagster turns Ctrl-C during a run into a failed run; the demo stops there instead of
+    going on to the next night as if the run had failed on its own.
+    """
+    failures = [event for event in result.all_events if event.is_step_failure]
+    errors = [_error_class(event.step_failure_data.error) for event in failures]
+    errors += [
+        _error_class(event.event_specific_data.error)
+        for event in result.all_events
+        if event.is_run_failure and event.event_specific_data is not None
+    ]
+    if INTERRUPTED_ERROR in errors:
+        raise KeyboardInterrupt
+    if failures:
+        return f"{failures[0].step_key}: {errors[0]}"
+    return None if result.success else f"the run itself: {next(iter(errors), 'unknown error')}"
+
+
+def _error_class(error) -> str:
+    while error is not None and error.cause is not None and error.cls_name in WRAPPERS:
+        error = error.cause
+    return (error.cls_name if error is not None else None) or "unknown error"
+
+
 def run_flags(settings: Settings, instance: DagsterInstance, sandbox: SandboxServer) -> FlagsReport:
     """The flags job for each enabled program on the newest complete day, as the sensor would."""
     day = newest_complete_day(datetime.now(UTC))
     job = build_definitions(settings).resolve_job_def(FLAGS_JOB)
 
     started = time.perf_counter()
-    success = True
+    failures = []
     for program, program_settings in settings.enabled_programs.items():
         if day < program_settings.cutover_date:
             continue
@@ -233,10 +334,19 @@ def run_flags(settings: Settings, instance: DagsterInstance, sandbox: SandboxSer
             raise_on_error=False,
             run_config=QUIET_CONSOLE,
         )
-        success = success and result.success
-    report = FlagsReport(day=day, success=success, seconds=time.perf_counter() - started)
+        if not result.success:
+            failures.append(f"{program}: {failed_step(result)}")
+    report = FlagsReport(
+        day=day,
+        success=not failures,
+        seconds=time.perf_counter() - started,
+        failure="; ".join(failures) or None,
+    )
 
     with connect_read_only(settings.warehouse) as conn:
+        if "program_participation_badges" not in _tables(conn):
+            report.campus_flags = open_flags_in_campus(sandbox)
+            return report
         rows = conn.execute(
             "SELECT program, count(*) FILTER (active_on_day), "
             "count(*) FILTER (active_on_day AND sourced_id IS NULL) "
@@ -261,43 +371,33 @@ def open_flags_in_campus(sandbox: SandboxServer) -> dict[str, int]:
     }
 
 
+def _tables(conn) -> set[str]:
+    return {row[0] for row in conn.execute("SHOW TABLES").fetchall()}
+
+
 def read_warehouse(settings: Settings, report: RunReport) -> None:
-    """Counts only: the summary never prints a name or an id of a student."""
+    """Counts only: the summary never prints a name or an id of a student.
+
+    A run that failed early leaves some tables unmade; the summary reads only those it finds.
+    """
     if not settings.warehouse.exists():
         return
     with connect_read_only(settings.warehouse) as conn:
-        row = conn.execute(
-            "SELECT sync_id, mode, status, window_start, window_end FROM roster_sync_log "
-            "ORDER BY started_at DESC LIMIT 1"
-        ).fetchone()
-        if row is None:
-            return
-        sync_id = row[0]
-        names = ("sync_id", "mode", "status", "window_start", "window_end")
-        report.sync = dict(zip(names, row, strict=True))
-        report.collections = conn.execute(
-            "SELECT collection, status, fetched, upserted, rejected, warnings, deactivated, "
-            "deactivations_withheld FROM roster_sync_collections WHERE sync_id = ? "
-            "ORDER BY collection",
-            [sync_id],
-        ).fetchall()
-        report.quarantine = conn.execute(
-            "SELECT collection, reason, count(*) FROM roster_quarantine WHERE sync_id = ? "
-            "GROUP BY ALL ORDER BY 3 DESC, 1, 2",
-            [sync_id],
-        ).fetchall()
-        report.links = dict(
-            conn.execute(
-                "SELECT matched_by, count(*) FROM student_links GROUP BY ALL ORDER BY 1"
-            ).fetchall()
-        )
-        report.links["re-keyed (all time)"] = conn.execute(
-            "SELECT count(*) FROM student_rekeys"
-        ).fetchone()[0]
-        report.links["sent to review"] = conn.execute(
-            "SELECT count(*) FROM link_review"
-        ).fetchone()[0]
-        tables = {row[0] for row in conn.execute("SHOW TABLES").fetchall()}
+        tables = _tables(conn)
+        if "roster_sync_log" in tables:
+            _read_sync(conn, tables, report)
+        if "student_links" in tables:
+            report.links = dict(
+                conn.execute(
+                    "SELECT matched_by, count(*) FROM student_links GROUP BY ALL ORDER BY 1"
+                ).fetchall()
+            )
+        for label, table in (
+            ("re-keyed (all time)", "student_rekeys"),
+            ("sent to review", "link_review"),
+        ):
+            if table in tables:
+                report.links[label] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         report.emis = {
             label: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for label, table in EMIS_TABLES.items()
@@ -306,15 +406,47 @@ def read_warehouse(settings: Settings, report: RunReport) -> None:
     report.snapshot = current_snapshot(settings.home)
 
 
+def _read_sync(conn, tables: set[str], report: RunReport) -> None:
+    row = conn.execute(
+        "SELECT sync_id, mode, status, window_start, window_end FROM roster_sync_log "
+        "ORDER BY started_at DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return
+    sync_id = row[0]
+    names = ("sync_id", "mode", "status", "window_start", "window_end")
+    report.sync = dict(zip(names, row, strict=True))
+    if "roster_sync_collections" in tables:
+        report.collections = conn.execute(
+            "SELECT collection, status, fetched, upserted, rejected, warnings, deactivated, "
+            "deactivations_withheld FROM roster_sync_collections WHERE sync_id = ? "
+            "ORDER BY collection",
+            [sync_id],
+        ).fetchall()
+    if "roster_quarantine" in tables:
+        report.quarantine = conn.execute(
+            "SELECT collection, reason, count(*) FROM roster_quarantine WHERE sync_id = ? "
+            "GROUP BY ALL ORDER BY 3 DESC, 1, 2",
+            [sync_id],
+        ).fetchall()
+
+
 def run_demo(
     home: Path, students: int = 2000, seed: int = 7, csv_sample: bool = False
 ) -> DemoReport:
-    """Seed, serve, sync twice, and report."""
+    """Seed, serve, sync twice, and report, holding the demo home all along."""
     home = home.resolve()
-    dagster_home = prepare_home(home)
+    check_demo_home(home)
+    with hold_demo_home(home):
+        return _run_demo(home, DemoDistrict(students, seed, csv_sample))
+
+
+def _run_demo(home: Path, parameters: DemoDistrict) -> DemoReport:
+    students, seed, csv_sample = parameters.students, parameters.seed, parameters.csv_sample
+    dagster_home = prepare_home(home, parameters)
     district, description = build_district(students, seed, csv_sample)
-    if not csv_sample:
-        add_data_defects(district)
+    # the broken user among the defects is served but quarantined, never a roster student
+    broken_students = 1 if not csv_sample and add_data_defects(district) else 0
 
     with (
         SandboxServer(district) as sandbox,
@@ -347,6 +479,7 @@ def run_demo(
         dagster_home=dagster_home,
         district=description,
         students_served=len(district.students()),
+        broken_students=broken_students,
         seeded=seeded,
         runs=runs,
         plans=plans,

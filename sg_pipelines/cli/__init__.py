@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,9 +10,17 @@ import typer
 
 from sg_pipelines.cli.exports import exports_app
 from sg_pipelines.cli.lti import lti_app
-from sg_pipelines.cli.options import CsvSample, Seed, SettingsFile, Students
+from sg_pipelines.cli.options import (
+    DEFAULT_STUDENTS,
+    CsvSample,
+    Seed,
+    SettingsFile,
+    StudentsIfGiven,
+    bind_or_exit,
+)
 from sg_pipelines.cli.sandbox import sandbox_app
-from sg_pipelines.settings import SANDBOX_DEFAULT_PORT, default_home
+from sg_pipelines.cli.ui import ui
+from sg_pipelines.settings import default_home
 
 app = typer.Typer(
     help="sg-pipelines: the Infinite Campus integration of a plan system.",
@@ -24,8 +29,7 @@ app = typer.Typer(
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(lti_app, name="lti")
 app.add_typer(exports_app, name="exports")
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+app.command()(ui)
 
 
 @app.callback()
@@ -42,7 +46,7 @@ def main(
 
 @app.command()
 def demo(
-    students: Students = 2000,
+    students: StudentsIfGiven = None,
     seed: Seed = 7,
     csv_sample: CsvSample = False,
     home: Annotated[Path | None, typer.Option(help="Where the demo keeps its files.")] = None,
@@ -52,25 +56,43 @@ def demo(
     The demo starts its own sandbox and points its own settings at it, so `SG_` settings for
     Campus do not apply here; `--csv-sample` runs one night on the public sample (no plans).
     """
-    from sg_pipelines.demo import NotADemoHome, run_demo
+    from sg_pipelines.demo import DemoHomeBusy, NotADemoHome, run_demo
 
-    home = home or default_home() / "demo"
+    if csv_sample and students is not None:
+        typer.echo(
+            "error: --csv-sample serves the sample's own 8 students; drop --students", err=True
+        )
+        raise typer.Exit(code=2)
+    home = (home or default_home() / "demo").resolve()
     typer.echo(f"Starting the Campus sandbox and syncing into {home} ...")
     try:
-        report = run_demo(home, students=students, seed=seed, csv_sample=csv_sample)
-    except NotADemoHome as error:
+        report = run_demo(
+            home, students=students or DEFAULT_STUDENTS, seed=seed, csv_sample=csv_sample
+        )
+    except (NotADemoHome, DemoHomeBusy) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from None
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: the demo stopped; what it made so far is in {home}", err=True)
+        raise typer.Exit(code=130) from None
 
-    typer.echo(f"\nDistrict: {report.district}, {report.students_served} students served")
+    served = f"{_count(report.students_served, 'student')} served"
+    if report.broken_students:
+        # the demo adds a broken student record; the roster tables never hold it
+        kept = report.students_served - report.broken_students
+        served += (
+            f" ({report.broken_students} broken on purpose, so quarantined: the tables hold {kept})"
+        )
+    typer.echo(f"\nDistrict: {report.district}, {served}")
     seeded = report.seeded
     typer.echo(
-        f"Plan system before the first sync: {seeded.plan_students} students from an older "
-        f"integration ({seeded.with_sourced_id} already keyed to Campus, "
+        f"Plan system before the first sync: {_count(seeded.plan_students, 'student')} from an "
+        f"older integration ({seeded.with_sourced_id} already keyed to Campus, "
         f"{seeded.older_by_emis_student_id} findable by EMIS id, {seeded.older_by_state_id} by "
         f"state id, {seeded.older_by_local_id} by local id; planted conflicts: "
-        f"{seeded.shared_emis_student_id} shared EMIS ids, {seeded.stale_sourced_id} stale "
-        f"Campus ids, {seeded.name_and_birth_date_only} name-and-birth-date-only look-alikes)"
+        f"{_count(seeded.shared_emis_student_id, 'shared EMIS id')}, "
+        f"{_count(seeded.stale_sourced_id, 'stale Campus id')}, "
+        f"{_count(seeded.name_and_birth_date_only, 'name-and-birth-date-only look-alike')})"
     )
     for run in report.runs:
         _print_run(run)
@@ -86,19 +108,24 @@ def demo(
         _print_flags(report.flags)
 
     typer.echo("\nOpen the Dagster UI on the same data (runs, assets, checks, metadata):")
-    typer.echo(f"  DAGSTER_HOME={report.dagster_home} SG_HOME={report.home} \\")
-    flags = " --csv-sample" if csv_sample else f" --students {students} --seed {seed}"
-    typer.echo(f"    .venv/bin/sg-pipelines ui{flags}")
+    typer.echo(f"  SG_HOME={report.home} .venv/bin/sg-pipelines ui")
     typer.echo("and read what the syncs and pushes did:")
     typer.echo(f"  SG_HOME={report.home} .venv/bin/sg-pipelines status")
     if not all(run.success for run in report.runs):
         raise typer.Exit(code=1)
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def _print_run(run) -> None:
-    status = "succeeded" if run.success else "FAILED"
+    status = "succeeded" if run.success else f"FAILED at {run.failure}"
     sync = run.sync
     typer.echo(f"\n== {run.label}: {status} in {run.seconds:.1f} s")
+    if not run.collections and not run.success:
+        typer.echo("   nothing reached the warehouse; the Dagster UI shows the step's error")
+        return
     if sync:
         typer.echo(
             f"   sync {sync['mode']} ({sync['status']}), window "
@@ -142,7 +169,7 @@ def _print_run(run) -> None:
 
 
 def _print_flags(flags) -> None:
-    status = "succeeded" if flags.success else "FAILED"
+    status = "succeeded" if flags.success else f"FAILED at {flags.failure}"
     typer.echo(f"\n== flags for {flags.day}: {status} in {flags.seconds:.1f} s")
     typer.echo(
         f"   {'program':<20}{'badges':>8}{'unlinked':>10}{'set':>6}{'ended':>7}"
@@ -165,35 +192,6 @@ def _print_flags(flags) -> None:
             "   open flags in Campus: "
             + ", ".join(f"{name} {count}" for name, count in flags.campus_flags.items())
         )
-
-
-@app.command()
-def ui(
-    students: Students = 2000,
-    seed: Seed = 7,
-    csv_sample: CsvSample = False,
-    port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
-) -> None:
-    """Serve the sandbox district on its default port and open `dagster dev` beside it."""
-    from sg_pipelines.demo import build_district
-    from sg_pipelines.sandbox.runner import SandboxServer
-
-    district, description = build_district(students, seed, csv_sample)
-    with SandboxServer(district, port=SANDBOX_DEFAULT_PORT) as sandbox:
-        typer.echo(f"Sandbox serving {description} at {sandbox.base_url}")
-        env = dict(os.environ)
-        env.setdefault("SG_HOME", str(default_home() / "demo"))
-        env.setdefault("DAGSTER_HOME", str(Path(env["SG_HOME"]) / "dagster"))
-        Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-        command = [
-            str(Path(sys.executable).parent / "dagster"),
-            "dev",
-            "-w",
-            str(REPO_ROOT / "workspace.yaml"),
-            "-p",
-            str(port),
-        ]
-        subprocess.run(command, env=env, cwd=REPO_ROOT, check=False)
 
 
 @app.command()
@@ -248,7 +246,7 @@ def _when(moment) -> str:
 
 @app.command()
 def serve(
-    port: Annotated[int, typer.Option(help="Port of the web side-app.")] = 8780,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the web side-app.")] = 8780,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
 ) -> None:
     """Serve the web side-app: LTI 1.3 launch, the plan viewer, health, moved outline links."""
@@ -256,7 +254,13 @@ def serve(
 
     from sg_pipelines.web import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False)
+    web_app = create_app()
+    sock = bind_or_exit(host, port, "--port")
+    typer.echo(
+        f"Serving the web side-app on http://{host}:{port}/ (health: /healthz); Ctrl-C stops"
+    )
+    config = uvicorn.Config(web_app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def run() -> None:

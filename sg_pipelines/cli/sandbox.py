@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sg_pipelines.cli.options import CsvSample, Seed, Students
+from sg_pipelines.cli.options import CsvSample, Seed, Students, bind_or_exit
 from sg_pipelines.settings import SANDBOX_DEFAULT_PORT
 
 sandbox_app = typer.Typer(help="The Campus sandbox: a OneRoster 1.2 provider for demos and tests.")
@@ -72,7 +72,9 @@ def sandbox_report(
 
 @sandbox_app.command("serve")
 def sandbox_serve(
-    port: Annotated[int, typer.Option(help="Loopback port to listen on.")] = SANDBOX_DEFAULT_PORT,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on (0 picks a free one).")
+    ] = SANDBOX_DEFAULT_PORT,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     students: Students = 2000,
     seed: Seed = 7,
@@ -82,7 +84,7 @@ def sandbox_serve(
     """Serve a district as a OneRoster 1.2 provider until interrupted."""
     from sg_pipelines.demo import PUBLIC_SAMPLE, build_district
     from sg_pipelines.sandbox.csv_bundle import load_bundle
-    from sg_pipelines.sandbox.runner import serve_forever
+    from sg_pipelines.sandbox.runner import serve_on_socket
 
     if csv is not None:
         district = load_bundle(csv)
@@ -91,5 +93,7 @@ def sandbox_serve(
         district, description = build_district(students, seed, csv_sample)
         if csv_sample:
             description += f" from {PUBLIC_SAMPLE}"
+    sock = bind_or_exit(host, port, "--port")
+    port = sock.getsockname()[1]
     typer.echo(f"Serving {description} on http://{host}:{port}/ims/oneroster/rostering/v1p2")
-    serve_forever(host, port, district)
+    serve_on_socket(sock, district)

@@ -66,6 +66,7 @@ class SandboxServer:
         config: credentials, scopes, token TTL, paging limits.
         host: interface to bind (loopback by default).
         port: port to bind; 0 picks a free one.
+        sock: a socket already bound to `host:port` to serve on instead.
 
     Attributes:
         faults: the live fault switches.
@@ -80,6 +81,7 @@ class SandboxServer:
         config: SandboxConfig | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        sock: socket.socket | None = None,
     ) -> None:
         self.district = district
         self.config = config or SandboxConfig()
@@ -97,6 +99,7 @@ class SandboxServer:
         )
         self.host = host
         self._requested_port = port
+        self._socket = sock
         self.port = 0
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -131,7 +134,7 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         """Bind, start serving and wait until the server accepts requests."""
-        sock = bind_socket(self.host, self._requested_port)
+        sock = self._socket or bind_socket(self.host, self._requested_port)
         self.port = sock.getsockname()[1]
         self.lti.base_url = self.root_url
         self._server = uvicorn.Server(_uvicorn_config(self.app, self.host, self.port))

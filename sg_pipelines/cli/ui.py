@@ -1,0 +1,141 @@
+"""`sg-pipelines ui`: the district the demo last ran on, served beside `dagster dev`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sg_pipelines.cli.options import bind_or_exit
+from sg_pipelines.settings import HOME_ENV, SANDBOX_DEFAULT_PORT, default_home
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+WEBSERVER_MODULE = "dagster_webserver"
+
+
+def ui(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the Dagster UI.")] = 3000,
+    sandbox_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port of the Campus sandbox.")
+    ] = SANDBOX_DEFAULT_PORT,
+    home: Annotated[
+        Path | None,
+        typer.Option(help="The demo's home [default: $SG_HOME, or .sg-pipelines/demo]."),
+    ] = None,
+) -> None:
+    """Serve the district the demo last ran on, as it left it, and open `dagster dev` beside it.
+
+    A nightly run started from the UI then syncs the same district into the demo's warehouse.
+    """
+    from sg_pipelines.demo import (
+        DemoHomeBusy,
+        demo_district_as_left,
+        hold_demo_home,
+        recorded_district,
+    )
+    from sg_pipelines.sandbox.runner import SandboxServer
+
+    home = (home or _demo_home()).resolve()
+    parameters = recorded_district(home)
+    if parameters is None:
+        typer.echo(f"error: no demo has run in {home}; run `sg-pipelines demo` first", err=True)
+        raise typer.Exit(code=2)
+
+    try:
+        with hold_demo_home(home):
+            district, description = demo_district_as_left(parameters)
+            sandbox_socket = bind_or_exit("127.0.0.1", sandbox_port, "--sandbox-port")
+            with SandboxServer(district, port=sandbox_port, sock=sandbox_socket) as sandbox:
+                typer.echo(f"Sandbox serving the demo's {description} at {sandbox.base_url}")
+                # the webserver's port is tried first: `dagster dev` would go on without a UI
+                bind_or_exit("127.0.0.1", port, "--port").close()
+                code = _run_dagster_dev(port, _dagster_environment(home, sandbox))
+    except DemoHomeBusy as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    if code is not None:
+        raise typer.Exit(code=code)
+
+
+def _demo_home() -> Path:
+    return Path(os.environ[HOME_ENV]) if os.environ.get(HOME_ENV) else default_home() / "demo"
+
+
+def _dagster_environment(home: Path, sandbox) -> dict[str, str]:
+    """The demo's settings: its home, and Campus at the sandbox just started."""
+    environment = dict(os.environ)
+    environment.update(
+        {
+            HOME_ENV: str(home),
+            "DAGSTER_HOME": str(home / "dagster"),
+            "SG_ONEROSTER__BASE_URL": sandbox.base_url,
+            "SG_ONEROSTER__TOKEN_URL": sandbox.token_url,
+            "SG_ONEROSTER__CLIENT_ID": sandbox.client_id,
+            "SG_ONEROSTER_CLIENT_SECRET": sandbox.client_secret,
+            "SG_FLAGS__CAMPUS__BASE_URL": sandbox.flags_url,
+        }
+    )
+    Path(environment["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    return environment
+
+
+def _run_dagster_dev(port: int, environment: dict[str, str]) -> int | None:
+    """Run `dagster dev` until Ctrl-C, or until its webserver dies (then stop it all)."""
+    command = [
+        str(Path(sys.executable).parent / "dagster"),
+        "dev",
+        "-w",
+        str(REPO_ROOT / "workspace.yaml"),
+        "-p",
+        str(port),
+    ]
+    process = subprocess.Popen(command, env=environment, cwd=REPO_ROOT)
+    webserver_seen = False
+    try:
+        while process.poll() is None:
+            time.sleep(1)
+            running = _webserver_running(process.pid)
+            if running is False and webserver_seen:
+                typer.echo(f"error: the Dagster UI on port {port} stopped; stopping", err=True)
+                _stop(process)
+                return 1
+            webserver_seen = webserver_seen or bool(running)
+    except KeyboardInterrupt:
+        # Ctrl-C reached `dagster dev` too; give it the time it takes to shut down
+        _stop(process, grace_seconds=30)
+        typer.echo("interrupted: the Dagster UI and the sandbox stopped", err=True)
+        return 130
+    typer.echo(f"error: dagster dev stopped (exit {process.returncode}); see above", err=True)
+    return 1
+
+
+def _webserver_running(pid: int) -> bool | None:
+    """Whether `dagster dev`'s webserver process is alive; None when that cannot be told."""
+    import psutil
+
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return None
+    for child in children:
+        try:
+            if WEBSERVER_MODULE in " ".join(child.cmdline()):
+                return True
+        except psutil.Error:
+            continue
+    return False
+
+
+def _stop(process: subprocess.Popen, grace_seconds: float = 15) -> None:
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

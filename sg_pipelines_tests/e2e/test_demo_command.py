@@ -1,0 +1,143 @@
+"""`sg-pipelines demo` and `ui` as a newcomer runs them: one line per problem, nothing stale."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sg_pipelines.demo import hold_demo_home
+
+COMMAND = [sys.executable, "-c", "from sg_pipelines.cli import run; run()"]
+
+
+def sg_pipelines(*args, **env):
+    return subprocess.run(
+        [*COMMAND, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def sample_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("demo") / "home"
+    result = sg_pipelines("demo", "--csv-sample", "--home", str(home))
+    assert result.returncode == 0, result.stderr
+    return home, result.stdout
+
+
+def test_the_sample_summary_counts_in_words_that_agree(sample_home):
+    _, output = sample_home
+
+    assert "8 students served" in output
+    assert "1 student from an older integration" in output
+    assert "1 name-and-birth-date-only look-alike)" in output
+    assert "1 students" not in output
+    assert f"SG_HOME={sample_home[0]} .venv/bin/sg-pipelines ui\n" in output
+
+
+def test_csv_sample_refuses_a_student_count_it_would_ignore(tmp_path):
+    result = sg_pipelines("demo", "--csv-sample", "--students", "10", "--home", str(tmp_path))
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: --csv-sample serves the sample's own 8 students; drop --students"
+    )
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_failed_night_names_its_step_and_error_and_no_earlier_run_survives(sample_home):
+    home, _ = sample_home
+    planted = home / "snapshots" / "emis-20000101T000000000000Z.duckdb"
+    planted.write_bytes(b"an earlier run's snapshot")
+
+    # every request to Campus times out and is not retried: the roster steps fail
+    result = sg_pipelines(
+        "demo",
+        "--csv-sample",
+        "--home",
+        str(home),
+        SG_ONEROSTER__MAX_RETRIES="0",
+        SG_ONEROSTER__TIMEOUT_SECONDS="0.000001",
+    )
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    failed = [line for line in result.stdout.splitlines() if "FAILED at " in line]
+    assert len(failed) == 1
+    assert failed[0].split("FAILED at ")[1].split(" in ")[0].endswith("Error")
+    assert planted.name not in result.stdout
+    assert not planted.exists()
+
+
+def test_a_second_demo_or_ui_on_a_busy_home_is_refused_in_one_line(sample_home):
+    home, _ = sample_home
+
+    with hold_demo_home(home):
+        demo = sg_pipelines("demo", "--csv-sample", "--home", str(home))
+        ui = sg_pipelines("ui", "--home", str(home))
+
+    for result in (demo, ui):
+        assert result.returncode == 2
+        assert result.stderr.strip() == (
+            f"error: {home} is in use by another `sg-pipelines demo` or `sg-pipelines ui`; "
+            "wait for it to end or give this one another --home"
+        )
+    assert (home / "warehouse.duckdb").exists(), "the refused demo cleared nothing"
+
+
+def test_ui_serves_the_district_the_demo_ran_on_and_names_a_taken_port(sample_home):
+    home, _ = sample_home
+    with socket.socket() as taken, socket.socket() as free:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        free.bind(("127.0.0.1", 0))
+        port, sandbox_port = taken.getsockname()[1], free.getsockname()[1]
+        free.close()
+        result = sg_pipelines(
+            "ui", "--home", str(home), "--port", str(port), "--sandbox-port", str(sandbox_port)
+        )
+
+    assert result.returncode == 2
+    assert "the demo's public OneRoster 1.1 CSV sample" in result.stdout
+    assert result.stderr.strip() == (
+        f"error: cannot listen on 127.0.0.1:{port} (Address already in use); "
+        "choose another port with --port"
+    )
+
+
+def test_ui_without_a_demo_refuses(tmp_path):
+    result = sg_pipelines("ui", "--home", str(tmp_path))
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: no demo has run in {tmp_path}; run `sg-pipelines demo` first"
+    )
+
+
+def test_ctrl_c_during_the_first_night_is_one_line_and_exit_130(tmp_path):
+    home = tmp_path / "home"
+    process = subprocess.Popen(
+        [*COMMAND, "demo", "--students", "2000", "--home", str(home)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (home / "warehouse.duckdb").exists() and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+
+    assert process.returncode == 130
+    assert "District:" not in stdout, "no summary of an interrupted demo"
+    assert stderr.strip() == f"interrupted: the demo stopped; what it made so far is in {home}"
