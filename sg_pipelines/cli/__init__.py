@@ -17,6 +17,7 @@ from sg_pipelines.cli.options import (
     SettingsFile,
     StudentsIfGiven,
     bind_or_exit,
+    demo_hint,
 )
 from sg_pipelines.cli.sandbox import sandbox_app
 from sg_pipelines.cli.ui import ui
@@ -205,7 +206,9 @@ def status(
 
     settings = load_settings(settings_file)
     if not settings.warehouse.exists():
-        typer.echo(f"No warehouse at {settings.warehouse} yet: run a sync first.")
+        typer.echo(
+            f"No warehouse at {settings.warehouse} yet: run a sync first." + demo_hint("status")
+        )
         raise typer.Exit(code=1)
 
     report = roster_status(settings.warehouse)

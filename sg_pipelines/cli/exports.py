@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from sg_pipelines.cli.options import demo_hint, missing_sqlite_file
+
 exports_app = typer.Typer(
     help="Data exports: reporting-API accounts, their permissions and options "
     "(see docs/reporting-api.md)."
@@ -108,8 +110,13 @@ def exports_add(
 @exports_app.command("list")
 def exports_list() -> None:
     """Every data export and its state."""
+    from sg_pipelines.settings import load_settings
     from sg_pipelines.web.exports.admin import export_state, list_exports
 
+    missing = missing_sqlite_file(load_settings().app_database)
+    if missing is not None:
+        typer.echo(f"No data exports yet: no database at {missing}." + demo_hint("exports list"))
+        return
     exports = _exports_call(list_exports)
     if not exports:
         typer.echo("No data exports yet: see `sg-pipelines exports add --help`.")
@@ -121,8 +128,13 @@ def exports_list() -> None:
 @exports_app.command("show")
 def exports_show(name: ExportName) -> None:
     """One data export: contact, state, permissions and options; never a secret."""
+    from sg_pipelines.settings import load_settings
     from sg_pipelines.web.exports.admin import describe_export, show_export
 
+    missing = missing_sqlite_file(load_settings().app_database)
+    if missing is not None:
+        typer.echo(f"error: no data exports yet: no database at {missing}", err=True)
+        raise typer.Exit(code=1)
     typer.echo(describe_export(_exports_call(show_export, name)))
 
 

@@ -1,5 +1,6 @@
 """Options and helpers the `sg-pipelines` command groups share."""
 
+import os
 import socket
 from pathlib import Path
 from typing import Annotated
@@ -40,3 +41,29 @@ def bind_or_exit(host: str, port: int, option: str) -> socket.socket:
             err=True,
         )
         raise typer.Exit(code=2) from None
+
+
+def demo_hint(command: str) -> str:
+    """Where the demo's data is and how to point `command` at it, when `$SG_HOME` is not set."""
+    from sg_pipelines.demo import DEMO_MARKER
+    from sg_pipelines.settings import HOME_ENV, default_home
+
+    demo_home = default_home() / "demo"
+    if os.environ.get(HOME_ENV) or not (demo_home / DEMO_MARKER).exists():
+        return ""
+    try:
+        shown = demo_home.relative_to(Path.cwd())
+    except ValueError:
+        shown = demo_home
+    return f" The demo's data is in {shown}: SG_HOME={shown} sg-pipelines {command}"
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL when it does not exist yet (a read should not create it)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path

@@ -1,6 +1,9 @@
 """`sg-pipelines exports ...` against a real app-database file and a real SMTP server."""
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -81,3 +84,34 @@ def test_mistakes_get_a_clear_error_and_exit_1(cli, args):
 
     assert result.exit_code == 1
     assert "error:" in result.output
+
+
+def test_read_only_commands_create_no_database_and_point_at_the_demo(tmp_path):
+    demo_home = tmp_path / ".sg-pipelines" / "demo"
+    demo_home.mkdir(parents=True)
+    (demo_home / ".sg-pipelines-demo").write_text("made by `sg-pipelines demo`\n")
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("SG_")}
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-c", "from sg_pipelines.cli import run; run()", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=environment,
+            timeout=120,
+            check=False,
+        )
+
+    listed, shown, status = run("exports", "list"), run("exports", "show", "x"), run("status")
+
+    app_db = tmp_path / ".sg-pipelines" / "app.sqlite"
+    assert listed.returncode == 0
+    assert listed.stdout.strip() == (
+        f"No data exports yet: no database at {app_db}. The demo's data is in "
+        ".sg-pipelines/demo: SG_HOME=.sg-pipelines/demo sg-pipelines exports list"
+    )
+    assert shown.returncode == 1 and shown.stderr.strip().startswith("error: no data exports yet")
+    assert status.returncode == 1
+    assert "SG_HOME=.sg-pipelines/demo sg-pipelines status" in status.stdout
+    assert not app_db.exists()
