@@ -68,6 +68,11 @@ def sandbox_report(
         )
     for reason, count in sorted(reasons.items()):
         typer.echo(f"  dropped by Campus: {count} {reason}")
+    if report.not_permitted:
+        refused = ", ".join(f"{name} ({why})" for name, why in report.not_permitted.items())
+        typer.echo(f"not permitted for this account, so left out: {refused}")
+    if not report.pulls:
+        raise typer.Exit(code=1)
 
 
 @sandbox_app.command("serve")

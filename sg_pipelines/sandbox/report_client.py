@@ -54,6 +54,14 @@ class ReportClientError(RuntimeError):
     """The token or a record call failed; the message has the status, never a credential."""
 
 
+class EndpointNotPermitted(ReportClientError):
+    """The account may not read this endpoint (HTTP 403); the others may still be readable."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class CampusParameters:
     """What a Campus OH extract passes (IC-FE R1): calendar (fiscal year and building IRN),
@@ -232,6 +240,7 @@ class CampusReport:
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     dropped: list[DroppedRecord] = field(default_factory=list)
     pulls: dict[str, Pull] = field(default_factory=dict)
+    not_permitted: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """Counts only: served, kept and dropped per endpoint, and drops per reason."""
@@ -333,7 +342,12 @@ class CampusReportClient:
         """Pull each endpoint and apply Campus's drops: what the report would contain."""
         report = CampusReport()
         for endpoint in endpoints:
-            pull = self.pull(endpoint, parameters)
+            try:
+                pull = self.pull(endpoint, parameters)
+            except EndpointNotPermitted as refusal:
+                # Campus reports what the account may read and leaves the rest out
+                report.not_permitted[endpoint] = refusal.reason
+                continue
             report.pulls[endpoint] = pull
             kept: list[dict[str, Any]] = []
             seen_programs: set[tuple[str, str]] = set()
@@ -363,11 +377,13 @@ class CampusReportClient:
             if response.status_code == 401 and attempt == 1:
                 self._token = None
                 continue
+            message = (
+                f"GET {httpx.URL(url).path}: HTTP {response.status_code} {_oauth_error(response)}"
+            )
+            if response.status_code == 403:
+                raise EndpointNotPermitted(message, _oauth_error(response) or "forbidden")
             if response.status_code != 200:
-                raise ReportClientError(
-                    f"GET {httpx.URL(url).path}: HTTP {response.status_code} "
-                    f"{_oauth_error(response)}"
-                )
+                raise ReportClientError(message)
             return response
         raise AssertionError("unreachable")
 

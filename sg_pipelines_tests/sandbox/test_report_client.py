@@ -7,17 +7,22 @@ The stub speaks the contract the client relies on: client credentials by HTTP Ba
 from __future__ import annotations
 
 import base64
+import threading
+import time
 from dataclasses import replace
 from datetime import date, timedelta
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
+from sg_pipelines.cli import app
 from sg_pipelines.sandbox import District
 from sg_pipelines.sandbox.report_client import (
     CampusExclusions,
@@ -26,6 +31,7 @@ from sg_pipelines.sandbox.report_client import (
     CampusRoster,
     ReportClientError,
 )
+from sg_pipelines.sandbox.runner import bind_socket
 
 BASE = "http://api.test"
 CLIENT_ID, CLIENT_SECRET = "sgx_campus", "sgs_secret"
@@ -40,6 +46,7 @@ class StubApi:
         self.queries: list[tuple[str, dict[str, str]]] = []
         self.tokens_issued = 0
         self.expire_next_request = False
+        self.not_permitted: set[str] = set()
         self.app = Starlette(
             routes=[
                 Route("/oauth/token", self.token, methods=["POST"]),
@@ -64,6 +71,8 @@ class StubApi:
             self.expire_next_request = False
             return JSONResponse({"error": "invalid_token"}, status_code=401)
         endpoint = request.path_params["endpoint"]
+        if endpoint in self.not_permitted:
+            return JSONResponse({"error": "insufficient_scope"}, status_code=403)
         query = dict(request.query_params)
         self.queries.append((endpoint, query))
         offset, limit = int(query.pop("offset", 0)), 2
@@ -250,3 +259,30 @@ def _pick(roster: CampusRoster):
         and all(e.building_irn != other_school.enrollments[0].building_irn for e in s.enrollments)
     )  # fmt: skip
     return kept, excluded, kindergarten, outside, other_school, inactive
+
+
+def test_the_report_command_shows_permitted_endpoints_and_names_the_others() -> None:
+    stub = StubApi({"ge": [{"emis_student_id": "000000001"}], "fd": [], "gq": [], "ohioPreId": []})
+    stub.not_permitted = {"fe", "ohioPreId"}
+    sock = bind_socket("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(stub.app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        arguments = ["sandbox", "report", "--client-id", CLIENT_ID, "--client-secret"]
+        arguments += [CLIENT_SECRET, "--api-url", url, "--students", "30"]
+        result = CliRunner().invoke(app, arguments)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert [line.split()[0] for line in lines[1:4]] == ["ge", "fd", "gq"]
+    assert lines[-1] == (
+        "not permitted for this account, so left out: fe (insufficient_scope), "
+        "ohioPreId (insufficient_scope)"
+    )
