@@ -12,6 +12,7 @@ from sg_pipelines.cli.exports import exports_app
 from sg_pipelines.cli.lti import lti_app
 from sg_pipelines.cli.options import (
     DEFAULT_STUDENTS,
+    FLAG,
     CsvSample,
     Seed,
     SettingsFile,
@@ -36,7 +37,10 @@ app.command()(ui)
 @app.callback()
 def main(
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Log what each step does (counts only).")
+        bool,
+        typer.Option(
+            "--verbose", "-v", metavar=FLAG, help="Log what each step does (counts only)."
+        ),
     ] = False,
 ) -> None:
     logging.basicConfig(

@@ -8,6 +8,9 @@ from typing import Annotated
 import typer
 
 Students = Annotated[int, typer.Option(min=1, help="Students in the generated district.")]
+# a flag takes no value, so its help shows no type (typer would print `<bool>`)
+FLAG = ""
+
 DEFAULT_STUDENTS = 2000
 DEFAULT_SEED = 7
 # None when not given, so a command can tell "not given" from the default
@@ -16,12 +19,15 @@ StudentsIfGiven = Annotated[
     typer.Option(
         "--students",
         min=1,
-        help=f"Students in the generated district [default: {DEFAULT_STUDENTS}].",
+        help=f"Students in the generated district (default {DEFAULT_STUDENTS}).",
     ),
 ]
 Seed = Annotated[int, typer.Option(help="Seed of the district generator (same seed, same data).")]
 CsvSample = Annotated[
-    bool, typer.Option("--csv-sample", help="Serve the public OneRoster CSV sample instead.")
+    bool,
+    typer.Option(
+        "--csv-sample", metavar=FLAG, help="Serve the public OneRoster CSV sample instead."
+    ),
 ]
 SettingsFile = Annotated[
     Path | None, typer.Option("--settings", help="Settings file (default: $SG_SETTINGS_FILE).")

@@ -115,3 +115,22 @@ def test_read_only_commands_create_no_database_and_point_at_the_demo(tmp_path):
     assert status.returncode == 1
     assert "SG_HOME=.sg-pipelines/demo sg-pipelines status" in status.stdout
     assert not app_db.exists()
+
+
+def test_a_year_out_of_range_reads_as_a_year(tmp_path, monkeypatch):
+    monkeypatch.setenv("SG_HOME", str(tmp_path))
+    arguments = ["exports", "add", "--name", "Campus EMIS", "--first-name", "Ada"]
+    arguments += ["--last-name", "Lovelace", "--email", "ada@example.org", "--endpoint", "ge"]
+    arguments += ["--option", "ge.fiscalYear=1999", "--no-email"]
+
+    result = CliRunner().invoke(app, arguments)
+
+    assert result.exit_code == 1
+    assert "must be between 2000 and 2100" in result.output
+
+
+def test_help_shows_no_type_beside_a_flag():
+    result = CliRunner().invoke(app, ["demo", "--help"], terminal_width=100)
+
+    csv_sample = next(line for line in result.output.splitlines() if "--csv-sample" in line)
+    assert "<bool>" not in csv_sample

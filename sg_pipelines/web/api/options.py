@@ -126,8 +126,13 @@ def _integer(text: str, low: int, high: int) -> int:
         raise OptionError("must be a whole number")
     value = int(text)
     if not low <= value <= high:
-        raise OptionError(f"must be between {low:,} and {high:,}")
+        raise OptionError(f"must be between {_number(low)} and {_number(high)}")
     return value
+
+
+def _number(value: int) -> str:
+    """Thousands separated, except a number of four digits or fewer (so years read as years)."""
+    return f"{value:,}" if value >= 10_000 else str(value)
 
 
 def _date(text: str) -> date:
