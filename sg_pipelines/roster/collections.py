@@ -26,7 +26,7 @@ class Collection:
     `staged_in_sql` collections are staged by `sql/stage_{table}.sql`, which leaves to the
     model only the records its rules are not certain of; the others are parsed by the model.
     `staging_workers` of those queries run at once, as far as the sync's DuckDB memory limit
-    allows.
+    (256 MB) allows: two enrollments or demographics queries need under 100 MB each.
     """
 
     name: str
@@ -64,6 +64,7 @@ CLASSES = Collection(
     "oneroster_classes",
     frozenset({"term_sourced_ids", "grades"}),
     staged_in_sql=True,
+    staging_workers=1,  # a query over one 7 MB page of classes holds about 100 MB
 )
 USERS = Collection(
     "users",
