@@ -302,10 +302,7 @@ def _merge(
     conn.execute("BEGIN TRANSACTION")
     try:
         rewrite = staged <= existing * REWRITE_SHARE
-        merge = merge_sql(
-            collection, dedupe=rows > staged, rewrite=rewrite, into_empty=existing == 0
-        )
-        for statement in merge:
+        for statement in merge_sql(collection, dedupe=rows > staged, rewrite=rewrite):
             conn.execute(statement, {key: params[key] for key in params if f"${key}" in statement})
         if collection is DEMOGRAPHICS:
             conn.execute(
@@ -366,20 +363,12 @@ def _merge(
     return result
 
 
-def merge_sql(
-    collection: Collection,
-    *,
-    dedupe: bool = True,
-    rewrite: bool = False,
-    into_empty: bool = False,
-) -> list[str]:
+def merge_sql(collection: Collection, *, dedupe: bool = True, rewrite: bool = False) -> list[str]:
     """The statements of `sql/merge.sql` for a collection.
 
     Args:
         dedupe: sourcedIds repeat in the staging table.
         rewrite: the rows already there are rewritten (`sql/merge_rewrite.sql`), not updated.
-        into_empty: the table holds no rows (a first full sync): only the insert, with no
-            existing row to update or to look up.
     """
     staged = ", ".join(
         f"{name}::VARCHAR[] AS {name}" if name in collection.list_columns else name
@@ -392,8 +381,6 @@ def merge_sql(
         f"staged.{name} AS {name}" for name in collection.columns if name != "sourced_id"
     )
     update, insert = statements("merge")
-    if into_empty:
-        insert = insert.split("\nWHERE NOT EXISTS", 1)[0]
     qualify = (
         "QUALIFY row_number() OVER "
         "(PARTITION BY sourced_id ORDER BY date_last_modified DESC NULLS LAST) = 1"
@@ -408,10 +395,7 @@ def merge_sql(
             replacements=replacements,
             dedupe=qualify if dedupe else "",
         )
-        for statement in [
-            *([] if into_empty else statements("merge_rewrite") if rewrite else [update]),
-            insert,
-        ]
+        for statement in [*(statements("merge_rewrite") if rewrite else [update]), insert]
     ]
 
 

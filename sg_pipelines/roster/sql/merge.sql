@@ -2,7 +2,6 @@
 -- there, then insert the new ones. Two plain statements in the caller's transaction hold far
 -- less memory than one INSERT ... ON CONFLICT DO UPDATE over the whole collection.
 -- When only a few rows are staged (a delta), sync.py runs merge_rewrite.sql instead of the UPDATE.
--- Into an empty table (a first full sync) it runs only the INSERT, without its last line.
 -- Table and column names are filled in from the collection definition (collections.py),
 -- values are parameters: $sync_id, $now.
 -- Staged rows are de-duplicated on sourced_id, keeping the latest dateLastModified ({dedupe} is
