@@ -107,6 +107,8 @@ class RosterSettings(StrictModel):
     """Rules for applying a roster pull."""
 
     deactivation_threshold: float = Field(default=0.10, ge=0, le=1)
+    # a sync deactivating this many rows of a population or fewer is never held back
+    deactivation_floor: int = Field(default=5, ge=0)
     guardian_roles: list[str] = Field(default_factory=lambda: ["parent", "guardian"])
     other_contact_roles: list[str] = Field(default_factory=lambda: ["relative", "relatedContact"])
     unresolved_alert_threshold: int = Field(default=50, ge=0)

@@ -101,10 +101,11 @@ def deactivation_threshold(
         passed=False,
         severity=AssetCheckSeverity.ERROR,
         description=(
-            f"Sync {sync_id} withheld deactivations ({counts}): the full pull lacked more than "
-            f"{threshold:.0%} of the active records, which usually means a Campus connection or "
-            "school-year scope problem, not real withdrawals. Upserts were applied; nobody was "
-            "deactivated. Check the connection's schools and year in Campus. If the drop is "
+            f"Sync {sync_id} withheld deactivations ({counts}): the pull lacked, or marked "
+            f"tobedeleted, more than {threshold:.0%} of the active students, other users or "
+            "rows, which usually means a Campus connection or school-year scope problem, not "
+            "real withdrawals. Upserts were applied; nobody was deactivated. Check the "
+            "connection's schools and year in Campus. If the drop is "
             f"real, re-run the weekly full sync with run tag {CONFIRM_MASS_DEACTIVATION_TAG}=true "
             "(or set roster.confirm_mass_deactivation: true for one run)."
         ),

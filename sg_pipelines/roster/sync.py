@@ -2,8 +2,9 @@
 
 A collection that fails to pull leaves its table exactly as the last good sync left it. Rows
 are never deleted: `tobedeleted` deactivates, and absence deactivates only after a complete,
-consistent full pull, and only when it would not deactivate more than the configured share of
-active rows (students, for users); otherwise the deactivations are withheld and recorded.
+consistent full pull; both only when together they would not deactivate more than the
+configured share of a population's active rows (for users: students, and everyone else apiece);
+otherwise every deactivation of the collection is withheld and recorded.
 """
 
 from __future__ import annotations
@@ -223,7 +224,16 @@ def _sync_collection(
     assert pull is not None
     try:
         result = _merge(
-            conn, collection, run, rules, mode, pull, seconds, confirm_mass_deactivation, log
+            conn,
+            collection,
+            run,
+            rules,
+            mode,
+            window_start,
+            pull,
+            seconds,
+            confirm_mass_deactivation,
+            log,
         )
     finally:
         drop_staging(conn, collection)
@@ -285,6 +295,7 @@ def _merge(
     run: SyncRun,
     rules: RosterSettings,
     mode: Mode,
+    window_start: datetime | None,
     pull: CollectionPull[PageFile],
     seconds: float,
     confirm_mass_deactivation: bool,
@@ -308,6 +319,9 @@ def _merge(
 
     conn.execute("BEGIN TRANSACTION")
     try:
+        active_before = _active_by_scope(conn, collection) if existing else []
+        if existing:
+            _mark_tobedeleted(conn, collection, dedupe=rows > staged)
         rewrite = staged <= existing * REWRITE_SHARE
         for statement in merge_sql(collection, dedupe=rows > staged, rewrite=rewrite):
             conn.execute(statement, {key: params[key] for key in params if f"${key}" in statement})
@@ -318,13 +332,20 @@ def _merge(
             )
 
         # absence counts only inside a complete, consistent full pull
+        absence = mode == "full" and bool(pull.consistent) and not anonymous
         deactivated = withheld = 0
-        if mode == "full" and pull.consistent and not anonymous:
-            if existing:  # into an empty table nothing is absent
-                deactivated, withheld = _deactivate_absent(
-                    conn, collection, run, rules, confirm_mass_deactivation, log
-                )
-        elif mode == "full":
+        if existing:  # into an empty table nothing is absent or deactivated
+            deactivated, withheld = _guard_deactivations(
+                conn,
+                collection,
+                run,
+                rules,
+                active_before,
+                absence=absence,
+                confirmed=confirm_mass_deactivation,
+                log=log,
+            )
+        if mode == "full" and not absence:
             log.warning(
                 "/%s: absence-based deactivation skipped (consistent=%s, unreadable records "
                 "without sourcedId=%d)",
@@ -347,8 +368,11 @@ def _merge(
             consistent=pull.consistent,
             seconds=seconds,
         )
-        window_start = run.window_start if mode == "delta" else None
-        # an inconsistent pull may have skipped records, so it does not move the cursor
+        # an inconsistent pull may have skipped records, so it does not move the cursor; nor
+        # does a record stamped after this sync began (a provider clock ahead, or a bad stamp),
+        # which would otherwise hide every later change from the delta filter
+        if cursor is not None:
+            cursor = min(to_utc(cursor), to_utc(run.started_at))
         record_collection(
             conn, run, result, window_start, cursor=cursor if pull.consistent is not False else None
         )
@@ -387,6 +411,10 @@ def merge_sql(collection: Collection, *, dedupe: bool = True, rewrite: bool = Fa
     replacements = ",\n    ".join(
         f"staged.{name} AS {name}" for name in collection.columns if name != "sourced_id"
     )
+    kept = [name for name in collection.columns if name not in ("sourced_id", "date_last_modified")]
+    unchanged = "\n        AND ".join(
+        f"current.{name} IS NOT DISTINCT FROM staged.{name}" for name in kept
+    )
     update, insert = statements("merge")
     qualify = (
         "QUALIFY row_number() OVER "
@@ -400,60 +428,128 @@ def merge_sql(collection: Collection, *, dedupe: bool = True, rewrite: bool = Fa
             staged_columns=staged,
             updates=updates,
             replacements=replacements,
+            unchanged=unchanged,
             dedupe=qualify if dedupe else "",
         )
         for statement in [*(statements("merge_rewrite") if rewrite else [update]), insert]
     ]
 
 
-def _deactivate_absent(
+def _guard_scopes(collection: Collection) -> list[tuple[str, str]]:
+    """(name, SQL test on `current`) of the populations the threshold is measured on apiece:
+    for users, students and everyone else (guardians, contacts, staff), so a pull that loses
+    every guardian is caught even when every student is there."""
+    if collection is USERS:
+        return [("students", STUDENT_SCOPE), ("other users", f"NOT {STUDENT_SCOPE}")]
+    return [("rows", "true")]
+
+
+def _active_by_scope(conn: duckdb.DuckDBPyConnection, collection: Collection) -> list[int]:
+    counts = ", ".join(f"count(*) FILTER (WHERE {test})" for _, test in _guard_scopes(collection))
+    return list(
+        conn.execute(
+            f"SELECT {counts} FROM {collection.table} AS current WHERE current.is_active"
+        ).fetchall()[0]
+    )
+
+
+def _mark_tobedeleted(
+    conn: duckdb.DuckDBPyConnection, collection: Collection, *, dedupe: bool
+) -> None:
+    """`roster_tobedeleted`: active rows whose latest staged record deactivates them, with the
+    populations each belongs to; taken before the upsert applies them."""
+    scopes = _guard_scopes(collection)
+    flags = ", ".join(f"{test} AS in_scope_{i}" for i, (_, test) in enumerate(scopes))
+    latest = (
+        "QUALIFY row_number() OVER "
+        "(PARTITION BY sourced_id ORDER BY date_last_modified DESC NULLS LAST) = 1"
+        if dedupe
+        else ""
+    )
+    conn.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE roster_tobedeleted AS
+        SELECT current.sourced_id, {flags}
+        FROM {collection.table} AS current
+        JOIN (SELECT sourced_id, status FROM {collection.staging_table} {latest}) AS staged
+            ON staged.sourced_id = current.sourced_id
+        WHERE current.is_active AND staged.status <> 'active'
+        """
+    )
+
+
+def _guard_deactivations(
     conn: duckdb.DuckDBPyConnection,
     collection: Collection,
     run: SyncRun,
     rules: RosterSettings,
+    active_before: list[int],
+    *,
+    absence: bool,
     confirmed: bool,
     log: logging.Logger | logging.LoggerAdapter,
 ) -> tuple[int, int]:
-    """Deactivate rows absent from the pull, unless that is more than the threshold allows."""
-    scope = STUDENT_SCOPE if collection is USERS else "true"
-    conn.execute(
-        query("deactivate_absent").format(
-            table=collection.table, staging_table=collection.staging_table, scope=scope
-        ),
-        {"sync_id": run.sync_id, "collection": collection.name},
-    )
-    absent, absent_in_scope = conn.execute(
-        "SELECT count(*), count(*) FILTER (WHERE in_scope) FROM roster_absent"
-    ).fetchall()[0]
-    (active_in_scope,) = conn.execute(
-        f"SELECT count(*) FROM {collection.table} AS current WHERE current.is_active AND {scope}"
-    ).fetchall()[0]
-
-    share = absent_in_scope / active_in_scope if active_in_scope else 0.0
-    if share > rules.deactivation_threshold and not confirmed:
-        log.error(
-            "/%s: full pull would deactivate %d of %d active %s (%.0f%% > %.0f%% threshold); "
-            "withholding %d deactivations until confirmed",
-            collection.name,
-            absent_in_scope,
-            active_in_scope,
-            "students" if collection is USERS else "rows",
-            share * 100,
-            rules.deactivation_threshold * 100,
-            absent,
+    """Apply this sync's deactivations, `tobedeleted` and (in a complete, consistent full pull)
+    absence, unless they would deactivate more than the threshold's share of any population's
+    active rows (and more than the floor's count); then withhold them all, `tobedeleted`
+    included, until a person confirms. Returns (deactivated, withheld)."""
+    scopes = _guard_scopes(collection)
+    flags = ", ".join(f"{test} AS in_scope_{i}" for i, (_, test) in enumerate(scopes))
+    if absence:
+        conn.execute(
+            query("deactivate_absent").format(
+                table=collection.table, staging_table=collection.staging_table, flags=flags
+            ),
+            {"sync_id": run.sync_id, "collection": collection.name},
         )
-        return 0, absent
+    counts = ", ".join(f"count(*) FILTER (WHERE in_scope_{i})" for i in range(len(scopes)))
+    losing = [0] * len(scopes)
+    tables = ["roster_tobedeleted", *(["roster_absent"] if absence else [])]
+    for table in tables:
+        row = conn.execute(f"SELECT {counts} FROM {table}").fetchall()[0]
+        losing = [total + count for total, count in zip(losing, row, strict=True)]
+    (tobedeleted,) = conn.execute("SELECT count(*) FROM roster_tobedeleted").fetchall()[0]
+    absent = conn.execute("SELECT count(*) FROM roster_absent").fetchall()[0][0] if absence else 0
 
-    conn.execute(
-        f"""
-        UPDATE {collection.table}
-        SET is_active = false, deactivated_at = $now, deactivation_reason = 'absent',
-            last_sync_id = $sync_id
-        WHERE sourced_id IN (SELECT sourced_id FROM roster_absent)
-        """,
-        {"sync_id": run.sync_id, "now": run.started_at},
-    )
-    return absent, 0
+    over = [
+        (name, lost, active)
+        for (name, _), lost, active in zip(scopes, losing, active_before, strict=True)
+        if lost > rules.deactivation_floor and lost / active > rules.deactivation_threshold
+    ]
+    if over and not confirmed:
+        for name, lost, active in over:
+            log.error(
+                "/%s: this sync would deactivate %d of %d active %s (%.0f%% > %.0f%% "
+                "threshold); withholding %d deactivations until confirmed",
+                collection.name,
+                lost,
+                active,
+                name,
+                lost / active * 100,
+                rules.deactivation_threshold * 100,
+                absent + tobedeleted,
+            )
+        # the upsert applied `tobedeleted`; put those rows back as they were
+        conn.execute(
+            f"""
+            UPDATE {collection.table}
+            SET is_active = true, deactivated_at = NULL, deactivation_reason = NULL
+            WHERE sourced_id IN (SELECT sourced_id FROM roster_tobedeleted)
+            """
+        )
+        return 0, absent + tobedeleted
+
+    if absence:
+        conn.execute(
+            f"""
+            UPDATE {collection.table}
+            SET is_active = false, deactivated_at = $now, deactivation_reason = 'absent',
+                last_sync_id = $sync_id
+            WHERE sourced_id IN (SELECT sourced_id FROM roster_absent)
+            """,
+            {"sync_id": run.sync_id, "now": run.started_at},
+        )
+    return absent + tobedeleted, 0
 
 
 def record_collection(

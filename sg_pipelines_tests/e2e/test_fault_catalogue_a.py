@@ -5,7 +5,7 @@ in-process fake; these prove them end to end through the sandbox's own fault swi
 """
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs
 
 import pytest
@@ -311,11 +311,6 @@ def test_a20_a_401_after_the_refresh_fails_as_auth_and_changes_nothing(sandbox, 
     assert active_students(warehouse) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A6: sync._deactivate_absent measures the threshold on students only "
-    "(STUDENT_SCOPE), so a full pull missing every guardian deactivates them all",
-)
 def test_a6_a_pull_that_would_deactivate_most_guardians_is_withheld(sandbox, tmp_path):
     warehouse = tmp_path / "w.duckdb"
     sync(warehouse, sandbox, "s1")
@@ -348,11 +343,6 @@ def test_a6_a_pull_that_would_deactivate_most_enrollments_is_withheld(sandbox, t
     assert scalar(warehouse, "SELECT count(*) FROM oneroster_enrollments WHERE is_active") == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A15: sync._merge takes the cursor as max(dateLastModified) of the pull, uncapped, "
-    "so one record stamped in the future hides every later change from the delta filter",
-)
 def test_a15_a_record_stamped_in_the_future_does_not_move_the_cursor_past_now(sandbox, tmp_path):
     warehouse = tmp_path / "w.duckdb"
     future, changed = (student["sourcedId"] for student in sandbox.district.students()[:2])
@@ -371,3 +361,69 @@ def test_a15_a_record_stamped_in_the_future_does_not_move_the_cursor_past_now(sa
 def _rows(warehouse, sql):
     with connect(warehouse) as conn:
         return conn.execute(sql).fetchall()
+
+
+def test_a6_a7_a_delta_marking_most_students_tobedeleted_is_withheld_until_confirmed(
+    sandbox, tmp_path
+):
+    warehouse = tmp_path / "w.duckdb"
+    sync(warehouse, sandbox, "s1")
+    students = [student["sourcedId"] for student in sandbox.district.students()]
+    before = active_students(warehouse)
+    for sourced_id in students[: len(students) // 2]:
+        sandbox.district.mark_tobedeleted("users", sourced_id)
+
+    results, _status, _ = sync(warehouse, sandbox, "s2", mode="delta")
+
+    assert results["users"].deactivated == 0
+    assert results["users"].deactivations_withheld == len(students) // 2
+    assert active_students(warehouse) == before
+    assert (
+        scalar(
+            warehouse,
+            "SELECT count(*) FROM oneroster_users WHERE status = 'tobedeleted' AND is_active",
+        )
+        == len(students) // 2
+    ), "the records are kept as sent, only their deactivation waits"
+
+    # a person confirms with a full sync: the same records now deactivate
+    results, _status, _ = sync(warehouse, sandbox, "s3", confirm=True)
+
+    assert active_students(warehouse) == before - len(students) // 2
+    assert results["users"].deactivations_withheld == 0
+
+
+def test_a6_a_few_tobedeleted_students_are_applied_at_once(sandbox, tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    sync(warehouse, sandbox, "s1")
+    before = active_students(warehouse)
+    for student in sandbox.district.students()[:3]:
+        sandbox.district.mark_tobedeleted("users", student["sourcedId"])
+
+    results, _status, _ = sync(warehouse, sandbox, "s2", mode="delta")
+
+    assert (results["users"].deactivated, results["users"].deactivations_withheld) == (3, 0)
+    assert active_students(warehouse) == before - 3
+
+
+def test_each_collection_records_its_own_delta_window(sandbox, tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    sync(warehouse, sandbox, "s1")
+    cursors = dict(
+        _rows(
+            warehouse,
+            "SELECT collection, cursor FROM roster_sync_collections WHERE sync_id = 's1'",
+        )
+    )
+
+    sync(warehouse, sandbox, "s2", mode="delta")
+
+    windows = dict(
+        _rows(
+            warehouse,
+            "SELECT collection, window_start FROM roster_sync_collections WHERE sync_id = 's2'",
+        )
+    )
+    assert windows.keys() == cursors.keys()
+    for collection, cursor in cursors.items():
+        assert windows[collection] == cursor - timedelta(seconds=60), collection

@@ -1,9 +1,9 @@
 -- Rows active in the collection table but absent from this complete, consistent full pull.
 -- Records quarantined in this pull are present (just unreadable), so they are not absent.
--- in_scope marks the rows the threshold is measured on (students, for users).
+-- in_scope_<n> marks the populations the threshold is measured on apiece (sync._guard_scopes).
 
 CREATE OR REPLACE TEMP TABLE roster_absent AS
-SELECT current.sourced_id, {scope} AS in_scope
+SELECT current.sourced_id, {flags}
 FROM {table} AS current
 WHERE current.is_active
   AND NOT EXISTS (
