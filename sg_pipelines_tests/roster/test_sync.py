@@ -229,6 +229,30 @@ def test_a_merged_row_keeps_its_first_sighting(warehouse, merge_by):
     ) == [("Renamed", "2020-01-01 00:00:00+00", "s2", 1)]
 
 
+def test_a_touched_record_moves_its_stamps_and_an_absent_one_that_returns_revives(
+    warehouse, merge_by
+):
+    everyone = [user(f"stu-{n}") for n in range(20)]
+    sync(warehouse, FakeProvider(district(everyone)), "s1")
+    sync(warehouse, FakeProvider(district(everyone[:19])), "s2")
+    assert "stu-19" not in active_users(warehouse)
+
+    # the same values with a later dateLastModified
+    touched = [user(f"stu-{n}", dateLastModified="2025-03-05T00:00:00Z") for n in (0, 19)]
+    sync(warehouse, FakeProvider(district(touched)), "s3", mode="delta", collections=["users"])
+
+    assert query(
+        warehouse,
+        "SELECT sourced_id, date_last_modified::VARCHAR, is_active, deactivated_at, "
+        "deactivation_reason, last_sync_id, given_name FROM oneroster_users "
+        "WHERE sourced_id IN ('stu-0', 'stu-1', 'stu-19') ORDER BY 1",
+    ) == [
+        ("stu-0", "2025-03-05 00:00:00+00", True, None, None, "s3", "Given"),
+        ("stu-1", "2025-03-01 12:00:00+00", True, None, None, "s2", "Given"),
+        ("stu-19", "2025-03-05 00:00:00+00", True, None, None, "s3", "Given"),
+    ]
+
+
 def test_duplicates_keep_the_latest_date_last_modified(warehouse, merge_by):
     records = [
         user("stu-1", givenName="Newer", dateLastModified="2025-03-05T00:00:00Z"),
