@@ -319,6 +319,22 @@ def test_guardian_links_follow_agents_and_count_unresolved_ones(warehouse):
     ) == [("par-0100", "guardian", "parent"), ("rel-0200", "other", "relative")]
 
 
+def test_a_student_who_is_also_a_parent_is_never_their_own_guardian(warehouse):
+    # a student with a child of their own: roles student and parent, naming themselves and
+    # their own parent as agents
+    both = user("stu-0009", agents=[{"sourcedId": "stu-0009"}, {"sourcedId": "par-0300"}])
+    both["roles"].append({"roleType": "secondary", "role": "parent", "org": {"sourcedId": "sch-1"}})
+    provider = FakeProvider(district([both, user("par-0300", role="parent")]))
+    sync(warehouse, provider, "s1")
+
+    with connect(warehouse) as conn:
+        build_guardians(conn, RULES)
+
+    assert query(
+        warehouse, "SELECT student_sourced_id, contact_sourced_id FROM roster_guardians"
+    ) == [("stu-0009", "par-0300")]
+
+
 def test_an_existing_guardian_link_survives_an_unresolved_agent(warehouse):
     student = user("stu-0007", agents=[{"sourcedId": "par-0100"}])
     sync(warehouse, FakeProvider(district([student, user("par-0100", role="parent")])), "s1")

@@ -1,8 +1,9 @@
 -- Student-contact links through `agents`, in either direction (a student naming a parent, or
 -- a parent naming a student). The contact's roles decide the relationship: guardian roles
--- (settings) give 'guardian', other contact roles give 'other'. Links are upserted and never deleted; a link is
--- made inactive only when both people are known and neither names the other any more, so an
--- agent that is merely unresolved this time leaves its existing link untouched.
+-- (settings) give 'guardian', other contact roles give 'other'. Links are upserted and never
+-- deleted; a link is made inactive only when both people are known and neither names the other
+-- any more, so an agent that is merely unresolved this time leaves its existing link untouched.
+-- A person is never their own contact, even a student who is also a parent naming themselves.
 
 CREATE OR REPLACE TEMP TABLE roster_agent_links AS
 SELECT DISTINCT student_sourced_id, contact_sourced_id
@@ -14,7 +15,8 @@ FROM (
     SELECT unnest(c.agent_sourced_ids) AS student_sourced_id, c.sourced_id AS contact_sourced_id
     FROM oneroster_users AS c
     WHERE NOT list_contains(c.role_names, 'student')
-);
+)
+WHERE student_sourced_id <> contact_sourced_id;
 
 INSERT INTO roster_guardians
 SELECT
