@@ -2,9 +2,10 @@
 -- A record the rules do not fully understand is staged with needs_model and its JSON.
 -- The last statement is the query alone: staging.py inserts its rows or writes them to a file.
 
+-- the references come last: of them only the kind is extracted from every record
 CREATE OR REPLACE TEMP MACRO class_paths() AS [
     '$.sourcedId', '$.status', '$.dateLastModified', '$.title', '$.classCode', '$.classType',
-    '$.course', '$.course.sourcedId', '$.school', '$.school.sourcedId', '$.terms', '$.grades'
+    '$.course.sourcedId', '$.school.sourcedId', '$.terms', '$.grades', '$.course', '$.school'
 ];
 
 WITH records AS (
@@ -16,7 +17,7 @@ paths AS (
         record,
         -- records are DuckDB's own minified JSON: an object is one that starts with {
         starts_with(record, '{') AS is_record,
-        json_extract_string(record, class_paths()) AS v,
+        json_extract_string(record, class_paths()[1:10]) AS v,
         json_type(record, class_paths()) AS k
     FROM records
 ),
@@ -30,12 +31,12 @@ fields AS (
         field(v, k, 4) AS title,
         field(v, k, 5) AS class_code,
         field(v, k, 6) AS class_type,
-        field(v, k, 7) AS course_ref,
-        field(v, k, 8) AS course_sourced_id,
-        field(v, k, 9) AS school_ref,
-        field(v, k, 10) AS school_sourced_id,
-        field(v, k, 11) AS terms,
-        field(v, k, 12) AS grades
+        field(v, k, 7) AS course_sourced_id,
+        field(v, k, 8) AS school_sourced_id,
+        field(v, k, 9) AS terms,
+        field(v, k, 10) AS grades,
+        ref_field(record, '$.course', k[11]) AS course_ref,
+        ref_field(record, '$.school', k[12]) AS school_ref
     FROM paths
 ),
 values AS (

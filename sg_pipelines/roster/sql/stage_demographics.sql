@@ -69,10 +69,8 @@ SELECT
     state_of_birth_abbreviation.v AS state_of_birth_abbreviation,
     city_of_birth.v AS city_of_birth,
     public_school_residence_status.v AS public_school_residence_status,
-    row_warnings([
-        warning(date_warns(birth_date, birth_day), 'birthDate',
-                'not an ISO YYYY-MM-DD date; stored as null')
-    ]) AS warnings,
+    warning(date_warns(birth_date, birth_day), 'birthDate',
+            'not an ISO YYYY-MM-DD date; stored as null') AS warnings,
     NOT coalesce(
         is_record
         AND is_sourced_id(sourced_id)

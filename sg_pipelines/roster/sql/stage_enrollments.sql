@@ -2,10 +2,11 @@
 -- A record the rules do not fully understand is staged with needs_model and its JSON.
 -- The last statement is the query alone: staging.py inserts its rows or writes them to a file.
 
+-- the references come last: of them only the kind is extracted from every record
 CREATE OR REPLACE TEMP MACRO enrollment_paths() AS [
-    '$.sourcedId', '$.status', '$.dateLastModified', '$.user', '$.user.sourcedId', '$.class',
-    '$.class.sourcedId', '$.school', '$.school.sourcedId', '$.role', '$.primary', '$.beginDate',
-    '$.endDate'
+    '$.sourcedId', '$.status', '$.dateLastModified', '$.user.sourcedId', '$.class.sourcedId',
+    '$.school.sourcedId', '$.role', '$.primary', '$.beginDate', '$.endDate', '$.user', '$.class',
+    '$.school'
 ];
 
 WITH records AS (
@@ -17,7 +18,7 @@ paths AS (
         record,
         -- records are DuckDB's own minified JSON: an object is one that starts with {
         starts_with(record, '{') AS is_record,
-        json_extract_string(record, enrollment_paths()) AS v,
+        json_extract_string(record, enrollment_paths()[1:10]) AS v,
         json_type(record, enrollment_paths()) AS k
     FROM records
 ),
@@ -28,16 +29,16 @@ fields AS (
         field(v, k, 1) AS sourced_id,
         field(v, k, 2) AS status,
         field(v, k, 3) AS date_last_modified,
-        field(v, k, 4) AS user_ref,
-        field(v, k, 5) AS user_sourced_id,
-        field(v, k, 6) AS class_ref,
-        field(v, k, 7) AS class_sourced_id,
-        field(v, k, 8) AS school_ref,
-        field(v, k, 9) AS school_sourced_id,
-        field(v, k, 10) AS role,
-        field(v, k, 11) AS is_primary,
-        field(v, k, 12) AS begin_date,
-        field(v, k, 13) AS end_date
+        field(v, k, 4) AS user_sourced_id,
+        field(v, k, 5) AS class_sourced_id,
+        field(v, k, 6) AS school_sourced_id,
+        field(v, k, 7) AS role,
+        field(v, k, 8) AS is_primary,
+        field(v, k, 9) AS begin_date,
+        field(v, k, 10) AS end_date,
+        ref_field(record, '$.user', k[11]) AS user_ref,
+        ref_field(record, '$.class', k[12]) AS class_ref,
+        ref_field(record, '$.school', k[13]) AS school_ref
     FROM paths
 ),
 values AS (
@@ -60,12 +61,10 @@ SELECT
     flag_of(is_primary) AS is_primary,
     begin_day AS begin_date,
     end_day AS end_date,
-    row_warnings([
-        warning(date_warns(begin_date, begin_day), 'beginDate',
-                'not an ISO YYYY-MM-DD date; stored as null'),
-        warning(date_warns(end_date, end_day), 'endDate',
-                'not an ISO YYYY-MM-DD date; stored as null')
-    ]) AS warnings,
+    warning(date_warns(begin_date, begin_day), 'beginDate',
+            'not an ISO YYYY-MM-DD date; stored as null')
+    || warning(date_warns(end_date, end_day), 'endDate',
+               'not an ISO YYYY-MM-DD date; stored as null') AS warnings,
     NOT coalesce(
         is_record
         AND is_sourced_id(sourced_id)

@@ -6,6 +6,11 @@
 
 CREATE OR REPLACE TEMP MACRO field(v, k, i) AS {'v': v[i], 'k': k[i]};
 
+-- a GUID reference as a field: its value is only read when it is a bare string, so that the
+-- usual object is never written out as JSON text just to be dropped
+CREATE OR REPLACE TEMP MACRO ref_field(record, path, k) AS
+    {'v': CASE WHEN k = 'VARCHAR' THEN json_extract_string(record, path) END, 'k': k};
+
 -- strings, and integers as their digits (the models coerce numbers to strings)
 CREATE OR REPLACE TEMP MACRO is_text(f) AS
     f.k IS NULL OR f.k IN ('NULL', 'VARCHAR', 'UBIGINT', 'BIGINT');
@@ -40,7 +45,8 @@ CREATE OR REPLACE TEMP MACRO instant_of(f) AS
         || '(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?'
     ) AND NOT starts_with(f.v, '0000')
     THEN try_cast(
-        CASE WHEN regexp_matches(f.v, '(Z|[+-][0-9:]{5})$') THEN f.v ELSE f.v || 'Z' END
+        -- past the match above, an offset is a Z at the end or a sign six from it
+        CASE WHEN f.v[-1] = 'Z' OR f.v[-6] IN ('+', '-') THEN f.v ELSE f.v || 'Z' END
         AS TIMESTAMPTZ
     ) END;
 
@@ -50,7 +56,7 @@ CREATE OR REPLACE TEMP MACRO is_instant(f, instant) AS
 -- strict dates: ISO YYYY-MM-DD only; anything else is null plus a row warning
 CREATE OR REPLACE TEMP MACRO date_of(f) AS
     CASE WHEN regexp_full_match(f.v, '[0-9]{4}-[0-9]{2}-[0-9]{2}') AND NOT starts_with(f.v, '0000')
-    THEN try_strptime(f.v, '%Y-%m-%d')::DATE END;
+    THEN try_cast(f.v AS DATE) END;
 
 CREATE OR REPLACE TEMP MACRO date_warns(f, day) AS coalesce(f.v, '') <> '' AND day IS NULL;
 
@@ -65,19 +71,17 @@ CREATE OR REPLACE TEMP MACRO is_ref(f, sourced_id) AS
 CREATE OR REPLACE TEMP MACRO ref_of(f, sourced_id) AS
     nullif(CASE f.k WHEN 'VARCHAR' THEN f.v WHEN 'OBJECT' THEN sourced_id.v END, '');
 
--- the warnings of a row: (field, reason) where `warns`, none when nothing was dropped
-CREATE OR REPLACE TEMP MACRO row_warnings(warnings) AS
-    list_filter(warnings, lambda item: item IS NOT NULL);
-
+-- a row warning: [(field, reason)] where `warns`, else none; a row's warnings are joined by ||
 CREATE OR REPLACE TEMP MACRO warning(warns, field, reason) AS
-    CASE WHEN warns THEN {'field': field, 'reason': reason} END;
+    CASE WHEN warns THEN [{'field': field, 'reason': reason}]
+    ELSE []::STRUCT(field VARCHAR, reason VARCHAR)[] END;
 
 -- lists: `kinds` are the json_type of every item
 CREATE OR REPLACE TEMP MACRO item_kinds(f) AS
     CASE WHEN f.k = 'ARRAY' THEN json_type(f.v, '$[*]') ELSE []::VARCHAR[] END;
 
 CREATE OR REPLACE TEMP MACRO all_kinds(kinds, allowed) AS
-    coalesce(list_bool_and([list_contains(allowed, kind) FOR kind IN kinds]), true);
+    coalesce(list_has_all(allowed, kinds), true);
 
 -- a list of GUID reference objects; null means an empty list; other shapes go to the model.
 -- JSON functions sit behind CASE: AND evaluates both sides, and a string value is not JSON.
@@ -108,8 +112,9 @@ CREATE OR REPLACE TEMP MACRO strings_of(f) AS
 -- JSON kept as sent: an object, or a list of objects
 CREATE OR REPLACE TEMP MACRO is_object(f) AS f.k IS NULL OR f.k IN ('NULL', 'OBJECT');
 
-CREATE OR REPLACE TEMP MACRO is_object_list(f) AS
-    f.k IS NULL OR f.k = 'NULL' OR (f.k = 'ARRAY' AND all_kinds(item_kinds(f), ['OBJECT']));
+-- `kinds` are the field's item_kinds, which the query has already extracted
+CREATE OR REPLACE TEMP MACRO is_object_list(f, kinds) AS
+    f.k IS NULL OR f.k = 'NULL' OR (f.k = 'ARRAY' AND all_kinds(kinds, ['OBJECT']));
 
 CREATE OR REPLACE TEMP MACRO json_of(f) AS
     CASE WHEN f.k IN ('OBJECT', 'ARRAY') THEN f.v::JSON END;

@@ -2,13 +2,14 @@
 -- A record the rules do not fully understand is staged with needs_model and its JSON.
 -- The last statement is the query alone: staging.py inserts its rows or writes them to a file.
 
+-- the reference comes last: of it only the kind is extracted from every record
 CREATE OR REPLACE TEMP MACRO user_paths() AS [
     '$.sourcedId', '$.status', '$.dateLastModified', '$.enabledUser', '$.givenName',
     '$.familyName', '$.middleName', '$.preferredFirstName', '$.preferredGivenName',
     '$.preferredMiddleName', '$.preferredLastName', '$.preferredFamilyName', '$.username',
     '$.identifier', '$.email', '$.sms', '$.phone', '$.userMasterIdentifier', '$.roles',
-    '$.primaryOrg', '$.primaryOrg.sourcedId', '$.agents', '$.grades', '$.userIds', '$.metadata',
-    '$.metadata.ic.emisStudentId', '$.metadata.ic.stateId'
+    '$.primaryOrg.sourcedId', '$.agents', '$.grades', '$.userIds', '$.metadata',
+    '$.metadata.ic.emisStudentId', '$.metadata.ic.stateId', '$.primaryOrg'
 ];
 
 WITH records AS (
@@ -20,7 +21,7 @@ paths AS (
         record,
         -- records are DuckDB's own minified JSON: an object is one that starts with {
         starts_with(record, '{') AS is_record,
-        json_extract_string(record, user_paths()) AS v,
+        json_extract_string(record, user_paths()[1:26]) AS v,
         json_type(record, user_paths()) AS k
     FROM records
 ),
@@ -46,14 +47,14 @@ fields AS (
         field(v, k, 17) AS phone,
         field(v, k, 18) AS user_master_identifier,
         field(v, k, 19) AS roles,
-        field(v, k, 20) AS primary_org,
-        field(v, k, 21) AS primary_org_sourced_id,
-        field(v, k, 22) AS agents,
-        field(v, k, 23) AS grades,
-        field(v, k, 24) AS user_ids,
-        field(v, k, 25) AS metadata,
-        field(v, k, 26) AS emis_student_id,
-        field(v, k, 27) AS state_id
+        field(v, k, 20) AS primary_org_sourced_id,
+        field(v, k, 21) AS agents,
+        field(v, k, 22) AS grades,
+        field(v, k, 23) AS user_ids,
+        field(v, k, 24) AS metadata,
+        field(v, k, 25) AS emis_student_id,
+        field(v, k, 26) AS state_id,
+        ref_field(record, '$.primaryOrg', k[27]) AS primary_org
     FROM paths
 ),
 lists AS (
@@ -110,10 +111,8 @@ SELECT
         user_id_values[i] FOR i IN range(1, len(user_id_values) + 1)
         IF lower(user_id_types[i]) = 'stateid' AND user_id_values[i] <> ''
     ][1] END AS state_id,
-    row_warnings([
-        warning(emis_student_id_warns(emis_student_id, emis), 'emisStudentId',
-                'not up to 9 digits; stored as null')
-    ]) AS warnings,
+    warning(emis_student_id_warns(emis_student_id, emis), 'emisStudentId',
+            'not up to 9 digits; stored as null') AS warnings,
     NOT coalesce(
         is_record
         AND is_sourced_id(sourced_id)
@@ -125,7 +124,7 @@ SELECT
         AND is_text(preferred_last_name) AND is_text(username) AND is_text(identifier)
         AND is_text(email) AND is_text(sms) AND is_text(phone)
         AND is_text(user_master_identifier)
-        AND is_object_list(roles)
+        AND is_object_list(roles, role_kinds)
         AND all_kinds(role_name_kinds, ['VARCHAR'])
         AND coalesce(len(role_name_kinds), 0) = len(role_kinds)
         AND all_kinds(role_type_kinds, ['VARCHAR'])
@@ -133,7 +132,7 @@ SELECT
         AND is_ref(primary_org, primary_org_sourced_id)
         AND is_ref_list(agents)
         AND is_strings(grades)
-        AND is_object_list(user_ids)
+        AND is_object_list(user_ids, user_id_kinds)
         AND all_kinds(user_id_type_kinds, ['VARCHAR'])
         AND coalesce(len(user_id_type_kinds), 0) = len(user_id_kinds)
         AND all_kinds(user_id_value_kinds, ['VARCHAR'])
