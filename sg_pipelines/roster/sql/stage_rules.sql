@@ -60,7 +60,9 @@ CREATE OR REPLACE TEMP MACRO date_of(f) AS
 
 CREATE OR REPLACE TEMP MACRO date_warns(f, day) AS coalesce(f.v, '') <> '' AND day IS NULL;
 
-CREATE OR REPLACE TEMP MACRO is_date(f, day) AS is_text(f) AND (day IS NOT NULL OR is_plain(f));
+-- CASE rather than OR: a query's OR evaluates both sides for every row, and is_plain is a regex
+CREATE OR REPLACE TEMP MACRO is_date(f, day) AS
+    is_text(f) AND CASE WHEN day IS NOT NULL THEN true ELSE is_plain(f) END;
 
 -- GUID references: {"sourcedId": ...} or a bare string; "" and a missing sourcedId are null.
 -- `sourced_id` is the field at the reference's `.sourcedId`.
@@ -130,4 +132,5 @@ CREATE OR REPLACE TEMP MACRO emis_student_id_of(f) AS
 CREATE OR REPLACE TEMP MACRO emis_student_id_warns(f, emis) AS
     coalesce(f.k, 'NULL') <> 'NULL' AND f.v <> '' AND emis IS NULL;
 
-CREATE OR REPLACE TEMP MACRO is_emis_student_id(f) AS f.k IS DISTINCT FROM 'VARCHAR' OR is_plain(f);
+CREATE OR REPLACE TEMP MACRO is_emis_student_id(f) AS
+    CASE WHEN f.k IS DISTINCT FROM 'VARCHAR' THEN true ELSE is_plain(f) END;
