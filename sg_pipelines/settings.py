@@ -51,6 +51,35 @@ class SettingsFileError(ValueError):
     """The settings file cannot be read as settings (its own one-line message)."""
 
 
+class _SettingsLoader(yaml.SafeLoader):
+    """Safe YAML with two changes for settings: a date stays text for pydantic to check (an
+    unquoted `2025-13-45` would otherwise fail inside the YAML reader), and a key given twice in
+    one mapping is refused rather than silently last-wins."""
+
+
+_SettingsLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _unique_mapping(loader: _SettingsLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            mark = key_node.start_mark
+            raise SettingsFileError(
+                f"settings file {mark.name}: {key!r} is given twice "
+                f"(line {mark.line + 1}, column {mark.column + 1})"
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_SettingsLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -308,7 +337,7 @@ def load_settings(
     data: dict[str, Any] = {}
     if path:
         with Path(path).open(encoding="utf-8") as handle:
-            data = yaml.safe_load(handle) or {}
+            data = yaml.load(handle, Loader=_SettingsLoader) or {}  # a SafeLoader
         if not isinstance(data, dict):
             raise SettingsFileError(f"settings file {path} must hold a mapping at the top level")
 

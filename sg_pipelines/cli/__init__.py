@@ -288,9 +288,10 @@ def run() -> None:
         typer.echo(f"error: invalid settings: {problems}", err=True)
         raise SystemExit(2) from None
     except yaml.YAMLError as error:
-        typer.echo(
-            f"error: the settings file is not valid YAML ({error.__class__.__name__})", err=True
-        )
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or error.__class__.__name__
+        typer.echo(f"error: the settings file is not valid YAML{where}: {problem}", err=True)
         raise SystemExit(2) from None
     except ValueError as error:
         # the CSV bundle loader, the demo and the settings file refuse bad input in one line

@@ -23,7 +23,13 @@ def sg_pipelines(*args, env=None):
         ("onerostr:\n  base_url: http://x\n", "onerostr: Extra inputs are not permitted"),
         ("oneroster:\n  page_sise: 10\n", "oneroster.page_sise: Extra inputs are not permitted"),
         ("oneroster:\n  max_concurrency: ten\n", "oneroster.max_concurrency"),
-        ("a: [\n", "not valid YAML"),
+        ("a: [\n", "not valid YAML at line 2, column 1"),
+        # unquoted, YAML itself would build the date and fail outside the settings check
+        (
+            "programs:\n  special_education:\n    cutover_date: 2025-13-45\n",
+            "programs.special_education.cutover_date",
+        ),
+        ("home: /tmp/a\nhome: /tmp/b\n", "'home' is given twice (line 2, column 1)"),
     ],
 )
 def test_bad_settings_get_one_line_naming_the_field(tmp_path, settings_text, message):
