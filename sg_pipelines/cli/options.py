@@ -23,6 +23,17 @@ StudentsIfGiven = Annotated[
     ),
 ]
 Seed = Annotated[int, typer.Option(help="Seed of the district generator (same seed, same data).")]
+SeedIfGiven = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        help=f"Seed of the district generator (default {DEFAULT_SEED}; same seed, same data).",
+    ),
+]
+DemoHome = Annotated[
+    Path | None,
+    typer.Option(help="The demo's home [default: $SG_HOME, or .sg-pipelines/demo]."),
+]
 CsvSample = Annotated[
     bool,
     typer.Option(
@@ -47,6 +58,17 @@ def bind_or_exit(host: str, port: int, option: str) -> socket.socket:
             err=True,
         )
         raise typer.Exit(code=2) from None
+
+
+def demo_home(home: Path | None = None) -> Path:
+    """`home` when given, else `$SG_HOME`, else the demo's default home."""
+    from sg_pipelines.settings import HOME_ENV, default_home
+
+    if home is not None:
+        return home.resolve()
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV]).resolve()
+    return (default_home() / "demo").resolve()
 
 
 def demo_hint(command: str) -> str:

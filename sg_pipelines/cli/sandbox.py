@@ -7,7 +7,18 @@ from typing import Annotated
 
 import typer
 
-from sg_pipelines.cli.options import CsvSample, Seed, Students, bind_or_exit
+from sg_pipelines.cli.options import (
+    DEFAULT_SEED,
+    DEFAULT_STUDENTS,
+    CsvSample,
+    DemoHome,
+    Seed,
+    SeedIfGiven,
+    Students,
+    StudentsIfGiven,
+    bind_or_exit,
+    demo_home,
+)
 from sg_pipelines.settings import SANDBOX_DEFAULT_PORT
 
 sandbox_app = typer.Typer(help="The Campus sandbox: a OneRoster 1.2 provider for demos and tests.")
@@ -25,18 +36,20 @@ def sandbox_report(
     fiscal_year: Annotated[int | None, typer.Option(help="Fiscal year of the calendar.")] = None,
     reporting_period: Annotated[str | None, typer.Option(help="K, N or G.")] = None,
     building_irn: Annotated[str | None, typer.Option(help="Only this building.")] = None,
-    students: Students = 2000,
-    seed: Seed = 7,
+    students: StudentsIfGiven = None,
+    seed: SeedIfGiven = None,
     csv_sample: CsvSample = False,
+    home: DemoHome = None,
 ) -> None:
     """Pull every record set as Campus would and show what its report would contain.
 
     Campus's own drops (students not linked, records outside an enrollment, ...) are judged
-    against the sandbox district of the same size and seed as the demo's.
+    against the sandbox district of the same size and seed as the demo's, as the demo recorded
+    in its home; `--students`, `--seed` or `--csv-sample` name another district.
     """
     import httpx
 
-    from sg_pipelines.demo import build_district
+    from sg_pipelines.demo import DemoDistrict, demo_district_as_left, recorded_district
     from sg_pipelines.sandbox.report_client import (
         CampusParameters,
         CampusReportClient,
@@ -44,7 +57,25 @@ def sandbox_report(
         ReportClientError,
     )
 
-    district, _ = build_district(students, seed, csv_sample)
+    # the district as the demo left it, which is what its warehouse was synced from
+    home = demo_home(home)
+    recorded = recorded_district(home)
+    if students is None and seed is None and not csv_sample and recorded is not None:
+        district_of_demo, source = recorded, f"recorded in {home}"
+    else:
+        district_of_demo = DemoDistrict(
+            students=students or DEFAULT_STUDENTS,
+            seed=DEFAULT_SEED if seed is None else seed,
+            csv_sample=csv_sample,
+        )
+        if students is not None or seed is not None or csv_sample:
+            source = "as given"
+        else:
+            source = f"no demo recorded in {home}, so the default"
+    district, description = demo_district_as_left(district_of_demo)
+    if not district_of_demo.csv_sample:
+        description += f", {district_of_demo.students} students"
+    typer.echo(f"Judging Campus's drops against the {description} ({source})")
     parameters = CampusParameters(
         fiscal_year=fiscal_year, reporting_period=reporting_period, building_irn=building_irn
     )

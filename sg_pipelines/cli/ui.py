@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from sg_pipelines.cli.options import bind_or_exit
-from sg_pipelines.settings import HOME_ENV, SANDBOX_DEFAULT_PORT, default_home
+from sg_pipelines.cli.options import DemoHome, bind_or_exit, demo_home
+from sg_pipelines.settings import HOME_ENV, SANDBOX_DEFAULT_PORT
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEBSERVER_MODULE = "dagster_webserver"
@@ -23,10 +23,7 @@ def ui(
     sandbox_port: Annotated[
         int, typer.Option(min=1, max=65535, help="Port of the Campus sandbox.")
     ] = SANDBOX_DEFAULT_PORT,
-    home: Annotated[
-        Path | None,
-        typer.Option(help="The demo's home [default: $SG_HOME, or .sg-pipelines/demo]."),
-    ] = None,
+    home: DemoHome = None,
 ) -> None:
     """Serve the district the demo last ran on, as it left it, and open `dagster dev` beside it.
 
@@ -40,7 +37,7 @@ def ui(
     )
     from sg_pipelines.sandbox.runner import SandboxServer
 
-    home = (home or _demo_home()).resolve()
+    home = demo_home(home)
     parameters = recorded_district(home)
     if parameters is None:
         typer.echo(f"error: no demo has run in {home}; run `sg-pipelines demo` first", err=True)
@@ -60,10 +57,6 @@ def ui(
         raise typer.Exit(code=2) from None
     if code is not None:
         raise typer.Exit(code=code)
-
-
-def _demo_home() -> Path:
-    return Path(os.environ[HOME_ENV]) if os.environ.get(HOME_ENV) else default_home() / "demo"
 
 
 def _dagster_environment(home: Path, sandbox) -> dict[str, str]:

@@ -150,11 +150,15 @@ class CampusRoster:
         for enrollment in district.collection("enrollments"):
             if enrollment.get("role") != "student" or enrollment.get("status") == "tobedeleted":
                 continue
+            # the demo's districts hold an enrollment naming no user; it is no one's span
+            student_id = (enrollment.get("user") or {}).get("sourcedId")
+            if not student_id:
+                continue
             begin = _parse_date(enrollment.get("beginDate"))
             if begin is None:
                 continue
             school = (enrollment.get("school") or {}).get("sourcedId", "")
-            spans[enrollment["user"]["sourcedId"]].append(
+            spans[student_id].append(
                 (irn.get(school, ""), begin, _parse_date(enrollment.get("endDate")))
             )
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, timedelta
 from urllib.parse import parse_qsl, urlencode
@@ -23,6 +25,7 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from sg_pipelines.cli import app
+from sg_pipelines.demo import DemoDistrict, demo_district_as_left, prepare_home
 from sg_pipelines.sandbox import District
 from sg_pipelines.sandbox.report_client import (
     CampusExclusions,
@@ -261,9 +264,9 @@ def _pick(roster: CampusRoster):
     return kept, excluded, kindergarten, outside, other_school, inactive
 
 
-def test_the_report_command_shows_permitted_endpoints_and_names_the_others() -> None:
-    stub = StubApi({"ge": [{"emis_student_id": "000000001"}], "fd": [], "gq": [], "ohioPreId": []})
-    stub.not_permitted = {"fe", "ohioPreId"}
+@contextmanager
+def serving(stub: StubApi) -> Iterator[str]:
+    """The stub on a free loopback port, for the command to reach over HTTP."""
     sock = bind_socket("127.0.0.1", 0)
     server = uvicorn.Server(uvicorn.Config(stub.app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -271,18 +274,52 @@ def test_the_report_command_shows_permitted_endpoints_and_names_the_others() -> 
     while not server.started:
         time.sleep(0.01)
     try:
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        arguments = ["sandbox", "report", "--client-id", CLIENT_ID, "--client-secret"]
-        arguments += [CLIENT_SECRET, "--api-url", url, "--students", "30"]
-        result = CliRunner().invoke(app, arguments)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
 
+
+def test_the_report_command_shows_permitted_endpoints_and_names_the_others() -> None:
+    stub = StubApi({"ge": [{"emis_student_id": "000000001"}], "fd": [], "gq": [], "ohioPreId": []})
+    stub.not_permitted = {"fe", "ohioPreId"}
+    with serving(stub) as url:
+        arguments = ["sandbox", "report", "--client-id", CLIENT_ID, "--client-secret"]
+        arguments += [CLIENT_SECRET, "--api-url", url, "--students", "30"]
+        result = CliRunner().invoke(app, arguments)
+
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert [line.split()[0] for line in lines[1:4]] == ["ge", "fd", "gq"]
+    assert lines[0] == (
+        "Judging Campus's drops against the generated district, seed 7, 30 students (as given)"
+    )
+    assert [line.split()[0] for line in lines[2:5]] == ["ge", "fd", "gq"]
     assert lines[-1] == (
         "not permitted for this account, so left out: fe (insufficient_scope), "
         "ohioPreId (insufficient_scope)"
     )
+
+
+def test_the_report_command_judges_against_the_district_the_demo_recorded(tmp_path) -> None:
+    home = tmp_path / "demo"
+    prepare_home(home, DemoDistrict(students=30, seed=11))
+    roster = CampusRoster.from_district(
+        demo_district_as_left(DemoDistrict(students=30, seed=11))[0]
+    )
+    only_in_the_demo = next(
+        s.emis_student_id for s in roster.by_emis_id.values() if s.active and s.enrollments
+    )
+    stub = StubApi({"ge": [{"emis_student_id": only_in_the_demo}], "fd": [], "gq": []})
+    stub.not_permitted = {"fe", "ohioPreId"}
+
+    with serving(stub) as url:
+        arguments = ["sandbox", "report", "--client-id", CLIENT_ID, "--client-secret"]
+        arguments += [CLIENT_SECRET, "--api-url", url, "--home", str(home)]
+        result = CliRunner().invoke(app, arguments)
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        "Judging Campus's drops against the generated district, seed 11, 30 students "
+        f"(recorded in {home.resolve()})"
+    )
+    assert "not linked" not in result.output
