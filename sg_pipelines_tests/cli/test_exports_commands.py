@@ -86,6 +86,36 @@ def test_mistakes_get_a_clear_error_and_exit_1(cli, args):
     assert "error:" in result.output
 
 
+@pytest.mark.parametrize(
+    ("sftp", "message"),
+    [
+        (
+            ["--sftp-host", "h", "--sftp-username", "u", "--sftp-port", "99999"],
+            "between 1 and 65535",
+        ),
+        (["--sftp-host", "h", "--sftp-username", "u", "--sftp-port", "0"], "between 1 and 65535"),
+        (["--sftp-username", "u"], "needs --sftp-host and --sftp-username"),
+    ],
+)
+def test_a_bad_sftp_push_is_refused_in_words(cli, sftp, message):
+    result = cli(*ADD, "--no-email", *sftp)
+
+    assert result.exit_code == 1
+    assert "error:" in result.output and message in result.output
+    assert "(fields:" not in result.output
+    assert "Campus EMIS" not in cli("list").output, "nothing is added"
+
+
+def test_show_takes_the_client_id_that_list_prints(cli):
+    assert cli(*ADD, "--no-email").exit_code == 0
+    [client_id] = re.findall(r"sgx_\w+", cli("list").output)
+
+    shown = cli("show", client_id)
+
+    assert shown.exit_code == 0, shown.output
+    assert "Campus EMIS" in shown.output
+
+
 def test_read_only_commands_create_no_database_and_point_at_the_demo(tmp_path):
     demo_home = tmp_path / ".sg-pipelines" / "demo"
     demo_home.mkdir(parents=True)

@@ -53,7 +53,8 @@ def _store(settings: Settings) -> ExportStore:
 
 
 def _find(store: ExportStore, name: str) -> DataExport:
-    export = store.export_by_name(name)
+    """The export named `name`, or whose client id it is (as `exports list` shows both)."""
+    export = store.export_by_name(name) or store.export_by_client_id(name)
     if export is None:
         known = ", ".join(e.name for e in store.exports()) or "none"
         raise ExportError(f"no data export named {name!r} (known: {known})")
@@ -273,9 +274,18 @@ def _check_contact(name: str, first: str, last: str, email: str) -> None:
 def _sftp(sftp: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if sftp is None:
         return None
-    unknown = set(sftp) - set(SFTP_FIELDS)
-    if unknown or not sftp.get("host") or not sftp.get("username"):
-        raise ExportError(f"an SFTP push needs host and username (fields: {SFTP_FIELDS})")
+    unknown = sorted(set(sftp) - set(SFTP_FIELDS))
+    if unknown:
+        raise ExportError(
+            f"unknown SFTP field(s) {', '.join(unknown)}; known: host, port, username, remote_dir"
+        )
+    if not sftp.get("host") or not sftp.get("username"):
+        raise ExportError("an SFTP push needs --sftp-host and --sftp-username")
+    port = sftp.get("port")
+    if port is not None and (
+        isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535
+    ):
+        raise ExportError(f"the SFTP port must be between 1 and 65535, got {port}")
     return {key: sftp[key] for key in SFTP_FIELDS if sftp.get(key) is not None}
 
 
