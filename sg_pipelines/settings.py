@@ -302,6 +302,8 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name in reserved:
             continue
+        if name == HOME_ENV and not value.strip():
+            continue  # an empty SG_HOME is unset (the default home), never the current folder
         path = name[len(ENV_PREFIX) :].lower().split("__")
         if path[0] not in Settings.model_fields:
             continue

@@ -101,3 +101,16 @@ def test_a_program_switched_on_later_keeps_the_others_and_its_own_name():
 def test_unknown_programs_are_refused():
     with pytest.raises(ValidationError, match="unknown programs"):
         load_settings(environ={"SG_PROGRAMS__ART__ENABLED": "true"})
+
+
+@pytest.mark.parametrize("value", ["", " "])
+def test_an_empty_sg_home_is_the_default_home_never_the_current_folder(
+    monkeypatch, tmp_path, value
+):
+    monkeypatch.delenv("SG_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    settings = load_settings(environ={"SG_HOME": value})
+
+    assert settings.home == tmp_path.resolve() / ".sg-pipelines"
+    assert settings.warehouse == tmp_path.resolve() / ".sg-pipelines" / "warehouse.duckdb"
