@@ -25,7 +25,7 @@ from dagster import DagsterInstance, ExecuteInProcessResult
 from sg_pipelines.appdb.gateway import AppDatabase
 from sg_pipelines.appdb.seed import roster_rows_from_oneroster_users, seed_demo
 from sg_pipelines.definitions import FLAGS_JOB, NIGHTLY_JOB, build_definitions
-from sg_pipelines.emis.snapshot import current_snapshot
+from sg_pipelines.emis.snapshot import SNAPSHOT_DIR, current_snapshot
 from sg_pipelines.programs.partitions import newest_complete_day, partition_key
 from sg_pipelines.programs.status import ProgramStatus, program_status
 from sg_pipelines.sandbox.csv_bundle import load_bundle
@@ -112,6 +112,8 @@ class DemoReport:
     runs: list[RunReport]
     plans: PlanPopulationSummary | None = None
     flags: FlagsReport | None = None
+    # what was in the home that the demo did not make, so did not clear
+    left_alone: list[str] = field(default_factory=list)
 
 
 def build_district(students: int, seed: int, csv_sample: bool) -> tuple[District, str]:
@@ -122,6 +124,21 @@ def build_district(students: int, seed: int, csv_sample: bool) -> tuple[District
 
 DEMO_MARKER = ".sg-pipelines-demo"
 DEMO_DISTRICT = "demo-district.json"
+# what a demo makes in its home, with the files DuckDB and SQLite keep beside their databases
+DEMO_MADE = frozenset(
+    {
+        DEMO_DISTRICT,
+        "dagster",
+        SNAPSHOT_DIR,
+        "warehouse.duckdb",
+        "warehouse.duckdb.wal",
+        "warehouse.duckdb.tmp",
+        "app.sqlite",
+        "app.sqlite-journal",
+        "app.sqlite-wal",
+        "app.sqlite-shm",
+    }
+)
 
 
 class NotADemoHome(ValueError):
@@ -175,19 +192,22 @@ def recorded_district(home: Path) -> DemoDistrict | None:
         return None
 
 
-def prepare_home(home: Path, district: DemoDistrict | None = None) -> Path:
+def prepare_home(home: Path, district: DemoDistrict | None = None) -> tuple[Path, list[str]]:
     """A fresh demo home with a Dagster instance whose pools allow one warehouse writer.
 
-    The demo starts from nothing each time, so it clears everything it made before (the
-    warehouse, the plan system, report snapshots, Dagster's runs), then records `district`
-    for `ui`; call it holding the home.
+    The demo starts from nothing each time, so it clears what it made before (the warehouse,
+    the plan system, report snapshots, Dagster's runs) and leaves anything else, whose names
+    it returns; then it records `district` for `ui`. Call it holding the home.
     """
     check_demo_home(home)
     home.mkdir(parents=True, exist_ok=True)
-    for entry in home.iterdir():
+    left = []
+    for entry in sorted(home.iterdir()):
         if entry.name == DEMO_MARKER:
             continue
-        if entry.is_dir() and not entry.is_symlink():
+        if entry.name not in DEMO_MADE:
+            left.append(entry.name)
+        elif entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
         else:
             entry.unlink()
@@ -197,7 +217,7 @@ def prepare_home(home: Path, district: DemoDistrict | None = None) -> Path:
     dagster_home = home / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
-    return dagster_home
+    return dagster_home, left
 
 
 @contextmanager
@@ -443,7 +463,7 @@ def run_demo(
 
 def _run_demo(home: Path, parameters: DemoDistrict) -> DemoReport:
     students, seed, csv_sample = parameters.students, parameters.seed, parameters.csv_sample
-    dagster_home = prepare_home(home, parameters)
+    dagster_home, left_alone = prepare_home(home, parameters)
     district, description = build_district(students, seed, csv_sample)
     # the broken user among the defects is served but quarantined, never a roster student
     broken_students = 1 if not csv_sample and add_data_defects(district) else 0
@@ -484,4 +504,5 @@ def _run_demo(home: Path, parameters: DemoDistrict) -> DemoReport:
         runs=runs,
         plans=plans,
         flags=flags,
+        left_alone=left_alone,
     )

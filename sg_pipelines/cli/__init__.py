@@ -81,6 +81,10 @@ def demo(
         typer.echo(f"interrupted: the demo stopped; what it made so far is in {home}", err=True)
         raise typer.Exit(code=130) from None
 
+    if report.left_alone:
+        typer.echo(
+            f"Left in {home}, as the demo did not make them: " + ", ".join(report.left_alone)
+        )
     served = f"{_count(report.students_served, 'student')} served"
     if report.broken_students:
         # the demo adds a broken student record; the roster tables never hold it

@@ -77,6 +77,25 @@ def test_a_failed_night_names_its_step_and_error_and_no_earlier_run_survives(sam
     assert not planted.exists()
 
 
+def test_a_demo_clears_only_what_it_made_and_names_what_it_left(sample_home):
+    home, _ = sample_home
+    (home / "mynotes.txt").write_text("the user's own notes\n")
+    (home / "exports").mkdir()
+    (home / "exports" / "roster.csv").write_text("kept,too\n")
+    planted = home / "snapshots" / "emis-20000101T000000000000Z.duckdb"
+    planted.parent.mkdir(exist_ok=True)
+    planted.write_bytes(b"an earlier run's snapshot")
+
+    result = sg_pipelines("demo", "--csv-sample", "--home", str(home))
+
+    assert result.returncode == 0, result.stderr
+    assert (home / "mynotes.txt").read_text() == "the user's own notes\n"
+    assert (home / "exports" / "roster.csv").read_text() == "kept,too\n"
+    assert not planted.exists()
+    left = [line for line in result.stdout.splitlines() if line.startswith("Left in ")]
+    assert left == [f"Left in {home}, as the demo did not make them: exports, mynotes.txt"]
+
+
 def test_a_second_demo_or_ui_on_a_busy_home_is_refused_in_one_line(sample_home):
     home, _ = sample_home
 

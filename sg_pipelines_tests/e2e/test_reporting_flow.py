@@ -53,7 +53,7 @@ KNOWN_DROPS = {
 def published(tmp_path_factory):
     """Two real nightly runs (the second after plan documents exist) against the sandbox."""
     home = tmp_path_factory.mktemp("reporting-flow").resolve()
-    dagster_home = prepare_home(home)
+    dagster_home, _ = prepare_home(home)
     district = generate_district(STUDENTS, seed=SEED)
     with (
         SandboxServer(district) as sandbox,
