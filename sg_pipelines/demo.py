@@ -34,7 +34,7 @@ from sg_pipelines.sandbox.generator import generate_district
 from sg_pipelines.sandbox.plans import PlanPopulationSummary, generate_plan_documents
 from sg_pipelines.sandbox.runner import SandboxServer
 from sg_pipelines.settings import Settings, load_settings
-from sg_pipelines.warehouse import connect_read_only
+from sg_pipelines.warehouse import connect, connect_read_only
 
 logger = logging.getLogger(__name__)
 
@@ -295,14 +295,17 @@ def run_nightly(settings: Settings, instance: DagsterInstance, label: str) -> Ru
     job = defs.resolve_job_def(NIGHTLY_JOB)
 
     started = time.perf_counter()
-    result = job.execute_in_process(
-        instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
-    )
+    try:
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
+        )
+        failure = failed_step(result)
+    except KeyboardInterrupt:
+        mark_syncs_interrupted(settings.warehouse)
+        raise
     seconds = time.perf_counter() - started
 
-    report = RunReport(
-        label=label, success=result.success, seconds=seconds, failure=failed_step(result)
-    )
+    report = RunReport(label=label, success=result.success, seconds=seconds, failure=failure)
     for materialization in result.asset_materializations_for_node("student_links"):
         if materialization.asset_key.to_user_string() == "student_links":
             report.links_this_run = {
@@ -310,6 +313,21 @@ def run_nightly(settings: Settings, instance: DagsterInstance, label: str) -> Ru
             }
     read_warehouse(settings, report)
     return report
+
+
+def mark_syncs_interrupted(warehouse: Path) -> None:
+    """A sync stopped by Ctrl-C is not left 'running' in the sync log."""
+    if not warehouse.exists():
+        return
+    with connect(warehouse) as conn:
+        if "roster_sync_log" not in _tables(conn):
+            return
+        conn.execute(
+            "UPDATE roster_sync_log SET status = 'interrupted', finished_at = ?, "
+            "message = coalesce(message, 'stopped before it finished') "
+            "WHERE status = 'running'",
+            [datetime.now(UTC)],
+        )
 
 
 def failed_step(result: ExecuteInProcessResult) -> str | None:

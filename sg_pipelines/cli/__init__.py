@@ -224,7 +224,7 @@ def status(
     typer.echo("\nLast roster syncs:")
     for sync in report.syncs:
         typer.echo(
-            f"  {sync.started_at:%Y-%m-%d %H:%M} UTC  {sync.mode:<6}{sync.status:<10}"
+            f"  {sync.started_at:%Y-%m-%d %H:%M} UTC  {sync.mode:<6}{sync.status:<12}"
             f"fetched {sync.fetched}, rejected {sync.rejected}, warnings {sync.warnings}"
             + (f"  ({sync.message})" if sync.message else "")
         )

@@ -108,9 +108,18 @@ def begin_sync(
 ) -> SyncRun:
     """Open (or rejoin) the sync-log row of `sync_id`.
 
-    A delta with no earlier complete full pull of users runs as a full sync.
+    A delta with no earlier complete full pull of users runs as a full sync. Another sync still
+    'running' was stopped before it finished (one writer at a time), so it is marked
+    'interrupted'.
     """
     ensure_schema(conn)
+    now = now or utc_now()
+    conn.execute(
+        "UPDATE roster_sync_log SET status = 'interrupted', finished_at = ?, "
+        "message = coalesce(message, 'stopped before it finished') "
+        "WHERE status = 'running' AND sync_id <> ?",
+        [now, sync_id],
+    )
     existing = conn.execute(
         "SELECT mode, started_at, window_start FROM roster_sync_log WHERE sync_id = ?", [sync_id]
     ).fetchall()
@@ -118,7 +127,6 @@ def begin_sync(
         mode, started_at, window_start = existing[0]
         return SyncRun(sync_id, mode, started_at, window_start, lookback_seconds)
 
-    now = now or utc_now()
     mode: Mode = requested_mode
     window_start = None
     if requested_mode == "delta":
