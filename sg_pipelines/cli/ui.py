@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -77,8 +78,17 @@ def _dagster_environment(home: Path, sandbox) -> dict[str, str]:
     return environment
 
 
+class _Terminated(Exception):
+    """SIGTERM reached `sg-pipelines ui`."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def _run_dagster_dev(port: int, environment: dict[str, str]) -> int | None:
-    """Run `dagster dev` until Ctrl-C, or until its webserver dies (then stop it all)."""
+    """Run `dagster dev` until Ctrl-C or SIGTERM, or until its webserver dies (then stop it
+    all): `dagster dev` and its children never outlive this command."""
     command = [
         str(Path(sys.executable).parent / "dagster"),
         "dev",
@@ -89,6 +99,7 @@ def _run_dagster_dev(port: int, environment: dict[str, str]) -> int | None:
     ]
     process = subprocess.Popen(command, env=environment, cwd=REPO_ROOT)
     webserver_seen = False
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         while process.poll() is None:
             time.sleep(1)
@@ -103,6 +114,13 @@ def _run_dagster_dev(port: int, environment: dict[str, str]) -> int | None:
         _stop(process, grace_seconds=30)
         typer.echo("interrupted: the Dagster UI and the sandbox stopped", err=True)
         return 130
+    except _Terminated:
+        # `dagster dev` stops its webserver, daemon and code server when it is terminated
+        _stop(process, grace_seconds=30)
+        typer.echo("terminated: the Dagster UI and the sandbox stopped", err=True)
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     typer.echo(f"error: dagster dev stopped (exit {process.returncode}); see above", err=True)
     return 1
 

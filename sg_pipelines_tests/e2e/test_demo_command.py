@@ -160,3 +160,54 @@ def test_ctrl_c_during_the_first_night_is_one_line_and_exit_130(tmp_path):
     assert process.returncode == 130
     assert "District:" not in stdout, "no summary of an interrupted demo"
     assert stderr.strip() == f"interrupted: the demo stopped; what it made so far is in {home}"
+
+
+def test_sigterm_to_ui_stops_dagster_and_everything_it_started(sample_home):
+    import psutil
+
+    home, _ = sample_home
+    ports = []
+    for _ in range(2):
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            ports.append(free.getsockname()[1])
+    port, sandbox_port = ports
+    process = subprocess.Popen(
+        [
+            *COMMAND,
+            "ui",
+            "--home",
+            str(home),
+            "--port",
+            str(port),
+            "--sandbox-port",
+            str(sandbox_port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 180
+    while not _answers(port):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the Dagster UI never answered"
+        time.sleep(0.5)
+    children = psutil.Process(process.pid).children(recursive=True)
+    assert children
+
+    process.terminate()
+    _, stderr = process.communicate(timeout=120)
+
+    assert process.returncode == 143
+    assert stderr.strip().endswith("terminated: the Dagster UI and the sandbox stopped")
+    _, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, [child.pid for child in alive]
+    assert not _answers(port) and not _answers(sandbox_port)
+    with hold_demo_home(home):
+        pass  # the home's lock was released
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
