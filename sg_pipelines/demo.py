@@ -13,13 +13,16 @@ import json
 import logging
 import os
 import shutil
+import signal
+import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
 from dagster import DagsterInstance, ExecuteInProcessResult
 
 from sg_pipelines.appdb.gateway import AppDatabase
@@ -290,15 +293,48 @@ def demo_district_as_left(parameters: DemoDistrict) -> tuple[District, str]:
     return district, description
 
 
+@contextmanager
+def interrupts_noticed() -> Iterator[Callable[[], bool]]:
+    """Yields a test of whether Ctrl-C (SIGINT) arrived meanwhile, whoever handled it.
+
+    Dagster swaps in its own SIGINT handler while a run executes, and a step interrupted inside
+    DuckDB or a worker thread fails with whatever error that code raised; the signal itself is
+    seen here through the interpreter's wakeup file descriptor, which every handler shares.
+    """
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    seen: list[int] = []
+
+    def arrived() -> bool:
+        try:
+            while chunk := reader.recv(64):
+                seen.extend(chunk)
+        except BlockingIOError:
+            pass
+        return signal.SIGINT in seen
+
+    try:
+        yield arrived
+    finally:
+        signal.set_wakeup_fd(previous)
+        reader.close()
+        writer.close()
+
+
 def run_nightly(settings: Settings, instance: DagsterInstance, label: str) -> RunReport:
     defs = build_definitions(settings)
     job = defs.resolve_job_def(NIGHTLY_JOB)
 
     started = time.perf_counter()
     try:
-        result = job.execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
-        )
+        with interrupts_noticed() as interrupted:
+            result = job.execute_in_process(
+                instance=instance, raise_on_error=False, run_config=QUIET_CONSOLE
+            )
+            if interrupted():
+                raise KeyboardInterrupt
         failure = failed_step(result)
     except KeyboardInterrupt:
         mark_syncs_interrupted(settings.warehouse)
@@ -316,18 +352,25 @@ def run_nightly(settings: Settings, instance: DagsterInstance, label: str) -> Ru
 
 
 def mark_syncs_interrupted(warehouse: Path) -> None:
-    """A sync stopped by Ctrl-C is not left 'running' in the sync log."""
+    """A sync stopped by Ctrl-C is not left 'running' in the sync log.
+
+    Best effort: an interrupted step may still hold the warehouse open in this process, and then
+    the next sync's `begin_sync` marks the row instead.
+    """
     if not warehouse.exists():
         return
-    with connect(warehouse) as conn:
-        if "roster_sync_log" not in _tables(conn):
-            return
-        conn.execute(
-            "UPDATE roster_sync_log SET status = 'interrupted', finished_at = ?, "
-            "message = coalesce(message, 'stopped before it finished') "
-            "WHERE status = 'running'",
-            [datetime.now(UTC)],
-        )
+    try:
+        with connect(warehouse) as conn:
+            if "roster_sync_log" not in _tables(conn):
+                return
+            conn.execute(
+                "UPDATE roster_sync_log SET status = 'interrupted', finished_at = ?, "
+                "message = coalesce(message, 'stopped before it finished') "
+                "WHERE status = 'running'",
+                [datetime.now(UTC)],
+            )
+    except duckdb.Error:
+        logger.debug("sync log left for the next sync to mark interrupted")
 
 
 def failed_step(result: ExecuteInProcessResult) -> str | None:
@@ -366,12 +409,15 @@ def run_flags(settings: Settings, instance: DagsterInstance, sandbox: SandboxSer
     for program, program_settings in settings.enabled_programs.items():
         if day < program_settings.cutover_date:
             continue
-        result = job.execute_in_process(
-            instance=instance,
-            partition_key=partition_key(program, day),
-            raise_on_error=False,
-            run_config=QUIET_CONSOLE,
-        )
+        with interrupts_noticed() as interrupted:
+            result = job.execute_in_process(
+                instance=instance,
+                partition_key=partition_key(program, day),
+                raise_on_error=False,
+                run_config=QUIET_CONSOLE,
+            )
+            if interrupted():
+                raise KeyboardInterrupt
         if not result.success:
             failures.append(f"{program}: {failed_step(result)}")
     report = FlagsReport(
