@@ -14,6 +14,7 @@ import time
 import uuid
 from datetime import UTC, date, datetime
 
+import httpx
 import pytest
 
 from sg_pipelines.appdb import AppDatabase
@@ -99,34 +100,32 @@ def test_a_teacher_launch_lands_on_the_students_latest_completed_plan(tool, dist
     assert "DRAFT TEXT" not in view.text
 
 
-@pytest.mark.parametrize(
-    ("newer_type", "program"),
-    [
-        ("sped_exit", "special_education"),
-        ("etr_reevaluation", "special_education"),
-        ("sped_revocation", "special_education"),
-    ],
-)
-def test_a_newer_document_that_is_not_a_plan_never_hides_the_plan(tmp_path, newer_type, program):
+def view_after_adding(tmp_path, **document) -> httpx.Response:
+    """The plan view of a fresh district's student once one more completed document is added."""
     district = make_district(tmp_path)
     register_platform(district, lti_settings())
     with AppDatabase(district.url) as database:
+        document = {"program": "special_education", **document}
+        if document.pop("amends_the_plan", False):
+            document["amends_document_id"] = district.document_id
         database.documents.add(
-            NewPlanDocument(
-                student_id=district.student_id,
-                program=program,
-                document_type=newer_type,
-                status="completed",
-                completed_at=datetime(2026, 3, 1, 15, tzinfo=UTC),
-                meeting_date=date(2026, 3, 1),
-                effective_start=date(2026, 3, 1),
-                sections={"present_levels": "NOT A PLAN"},
-            ),
+            NewPlanDocument(student_id=district.student_id, status="completed", **document),
             actor="test",
         )
     tool = Launcher(district, TestPlatform(), lti_settings())
+    return tool.follow(tool.launch())
 
-    view = tool.follow(tool.launch())
+
+@pytest.mark.parametrize("newer_type", ["sped_exit", "etr_reevaluation", "sped_revocation"])
+def test_a_newer_document_that_is_not_a_plan_never_hides_the_plan(tmp_path, newer_type):
+    view = view_after_adding(
+        tmp_path,
+        document_type=newer_type,
+        completed_at=datetime(2026, 3, 1, 15, tzinfo=UTC),
+        meeting_date=date(2026, 3, 1),
+        effective_start=date(2026, 3, 1),
+        sections={"present_levels": "NOT A PLAN"},
+    )
 
     assert view.status_code == 200
     assert "Individualized Education Program (annual review)" in view.text
@@ -134,27 +133,15 @@ def test_a_newer_document_that_is_not_a_plan_never_hides_the_plan(tmp_path, newe
 
 
 def test_the_completion_day_is_the_districts_not_utcs(tmp_path):
-    district = make_district(tmp_path)
-    register_platform(district, lti_settings())
-    with AppDatabase(district.url) as database:
-        database.documents.add(
-            NewPlanDocument(
-                student_id=district.student_id,
-                program="special_education",
-                document_type="iep_amendment",
-                amends_document_id=district.document_id,
-                status="completed",
-                # 20:30 on 2 March in New York
-                completed_at=datetime(2026, 3, 3, 1, 30, tzinfo=UTC),
-                meeting_date=date(2026, 3, 2),
-                effective_start=date(2026, 3, 2),
-                sections={"present_levels": "Amended present levels."},
-            ),
-            actor="test",
-        )
-    tool = Launcher(district, TestPlatform(), lti_settings())
-
-    view = tool.follow(tool.launch())
+    view = view_after_adding(
+        tmp_path,
+        document_type="iep_amendment",
+        amends_the_plan=True,
+        completed_at=datetime(2026, 3, 3, 1, 30, tzinfo=UTC),  # 20:30 on 2 March in New York
+        meeting_date=date(2026, 3, 2),
+        effective_start=date(2026, 3, 2),
+        sections={"present_levels": "Amended present levels."},
+    )
 
     assert "Amended present levels." in view.text
     completed = re.search(r"Completed</dt>\s*<dd>([^<]+)</dd>", view.text)
