@@ -31,6 +31,7 @@ from sg_pipelines.definitions import FLAGS_JOB, NIGHTLY_JOB, build_definitions
 from sg_pipelines.emis.snapshot import SNAPSHOT_DIR, current_snapshot
 from sg_pipelines.programs.partitions import newest_complete_day, partition_key
 from sg_pipelines.programs.status import ProgramStatus, program_status
+from sg_pipelines.roster.sync import mark_interrupted
 from sg_pipelines.sandbox.csv_bundle import load_bundle
 from sg_pipelines.sandbox.district import District
 from sg_pipelines.sandbox.generator import generate_district
@@ -363,12 +364,7 @@ def mark_syncs_interrupted(warehouse: Path) -> None:
         with connect(warehouse) as conn:
             if "roster_sync_log" not in _tables(conn):
                 return
-            conn.execute(
-                "UPDATE roster_sync_log SET status = 'interrupted', finished_at = ?, "
-                "message = coalesce(message, 'stopped before it finished') "
-                "WHERE status = 'running'",
-                [datetime.now(UTC)],
-            )
+            mark_interrupted(conn, datetime.now(UTC))
     except duckdb.Error:
         logger.debug("sync log left for the next sync to mark interrupted")
 

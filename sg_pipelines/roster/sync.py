@@ -51,6 +51,11 @@ STUDENT_SCOPE = "list_contains(current.role_names, 'student')"
 # staged rows up to this share of the table are merged by rewriting them (sql/merge_rewrite.sql):
 # at 1% of 632,088 enrollments that takes half the time of the UPDATE, at 5% about the same
 REWRITE_SHARE = 0.02
+# the latest staged record of each sourcedId, when the pull sent one more than once
+LATEST_PER_SOURCED_ID = (
+    "QUALIFY row_number() OVER "
+    "(PARTITION BY sourced_id ORDER BY date_last_modified DESC NULLS LAST) = 1"
+)
 
 
 @dataclass(frozen=True)
@@ -114,12 +119,7 @@ def begin_sync(
     """
     ensure_schema(conn)
     now = now or utc_now()
-    conn.execute(
-        "UPDATE roster_sync_log SET status = 'interrupted', finished_at = ?, "
-        "message = coalesce(message, 'stopped before it finished') "
-        "WHERE status = 'running' AND sync_id <> ?",
-        [now, sync_id],
-    )
+    mark_interrupted(conn, now, keep=sync_id)
     existing = conn.execute(
         "SELECT mode, started_at, window_start FROM roster_sync_log WHERE sync_id = ?", [sync_id]
     ).fetchall()
@@ -141,6 +141,19 @@ def begin_sync(
         [sync_id, mode, window_start, now, now],
     )
     return SyncRun(sync_id, mode, now, window_start, lookback_seconds)
+
+
+def mark_interrupted(
+    conn: duckdb.DuckDBPyConnection, now: datetime, *, keep: str | None = None
+) -> None:
+    """Mark every sync still 'running' (but `keep`) as 'interrupted': it was stopped before it
+    finished, as only one sync writes at a time."""
+    conn.execute(
+        "UPDATE roster_sync_log SET status = 'interrupted', finished_at = ?, "
+        "message = coalesce(message, 'stopped before it finished') "
+        "WHERE status = 'running' AND sync_id IS DISTINCT FROM ?",
+        [now, keep],
+    )
 
 
 def collection_cursor(
@@ -424,10 +437,6 @@ def merge_sql(collection: Collection, *, dedupe: bool = True, rewrite: bool = Fa
         f"current.{name} IS NOT DISTINCT FROM staged.{name}" for name in kept
     )
     update, insert = statements("merge")
-    qualify = (
-        "QUALIFY row_number() OVER "
-        "(PARTITION BY sourced_id ORDER BY date_last_modified DESC NULLS LAST) = 1"
-    )
     return [
         statement.format(
             table=collection.table,
@@ -437,7 +446,7 @@ def merge_sql(collection: Collection, *, dedupe: bool = True, rewrite: bool = Fa
             updates=updates,
             replacements=replacements,
             unchanged=unchanged,
-            dedupe=qualify if dedupe else "",
+            dedupe=LATEST_PER_SOURCED_ID if dedupe else "",
         )
         for statement in [*(statements("merge_rewrite") if rewrite else [update]), insert]
     ]
@@ -468,12 +477,7 @@ def _mark_tobedeleted(
     populations each belongs to; taken before the upsert applies them."""
     scopes = _guard_scopes(collection)
     flags = ", ".join(f"{test} AS in_scope_{i}" for i, (_, test) in enumerate(scopes))
-    latest = (
-        "QUALIFY row_number() OVER "
-        "(PARTITION BY sourced_id ORDER BY date_last_modified DESC NULLS LAST) = 1"
-        if dedupe
-        else ""
-    )
+    latest = LATEST_PER_SOURCED_ID if dedupe else ""
     conn.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE roster_tobedeleted AS

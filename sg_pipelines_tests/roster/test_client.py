@@ -105,15 +105,19 @@ def test_a_200_without_the_envelope_fails_the_pull(body):
         pull_ids(provider)
 
 
-def test_429_with_retry_after_seconds_retries_only_that_page_after_waiting():
+@pytest.mark.parametrize(
+    ("status", "offset", "offsets"),
+    [(429, 4, [0, 2, 4, 4]), (503, 2, [0, 2, 2, 4])],
+)
+def test_retry_after_seconds_retries_only_that_page_after_waiting(status, offset, offsets):
     provider = FakeProvider({"users": USERS_5})
-    provider.faults.append(fail_once(429, offset=4, headers={"Retry-After": "2"}))
+    provider.faults.append(fail_once(status, offset=offset, headers={"Retry-After": "2"}))
     waits = []
 
     ids, _ = pull_ids(provider, page_size=2, sleep=waits.append, max_concurrency=1)
 
     assert len(ids) == 5
-    assert [offset for _, offset in provider.requests] == [0, 2, 4, 4]
+    assert [offset for _, offset in provider.requests] == offsets
     assert waits == [2.0]
 
 
@@ -182,18 +186,6 @@ def test_a_429_with_an_unusable_retry_after_still_backs_off(header):
     assert len(ids) == 5
     assert [offset for _, offset in provider.requests] == [0, 2, 2, 4]
     assert len(waits) == 1 and waits[0] >= 0.25
-
-
-def test_a_503_with_retry_after_waits_and_retries_only_that_page():
-    provider = FakeProvider({"users": USERS_5})
-    provider.faults.append(fail_once(503, offset=2, headers={"Retry-After": "2"}))
-    waits = []
-
-    ids, _ = pull_ids(provider, page_size=2, sleep=waits.append, max_concurrency=1)
-
-    assert len(ids) == 5
-    assert [offset for _, offset in provider.requests] == [0, 2, 2, 4]
-    assert waits == [2.0]
 
 
 def test_a_retry_after_longer_than_the_cap_fails_the_collection_without_waiting():
