@@ -1,9 +1,12 @@
 """Stage pulled pages into a per-collection staging table.
 
 Collections `staged_in_sql` are staged a batch of page files at a time by one set-based insert
-(`sql/stage_*.sql`); the records its rules are not certain of come back out and go through the
-pydantic model, which imports them by its own rules or quarantines them. The other collections
-are parsed page by page by the model and inserted in bulk.
+(`sql/stage_*.sql`). Its fast source reads each page once into typed fields; the few records it
+cannot read with certainty are staged `needs_exact` and read again, by page and position, by the
+exact source, which takes each record as JSON and every field with its JSON type. The records the
+rules are not certain of come back out and go through the pydantic model, which imports them by
+its own rules or quarantines them. The other collections are parsed page by page by the model
+and inserted in bulk.
 
 DuckDB runs one such query on one thread (its source is a handful of files), so `BatchStaging`
 runs two at a time on cursors of their own, each writing its rows to a Parquet file that the
@@ -17,6 +20,7 @@ import json
 import queue
 import re
 import tempfile
+from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
@@ -33,10 +37,12 @@ from sg_pipelines.roster.queries import statements
 
 _CREATED_TABLE = re.compile(r"^CREATE TABLE IF NOT EXISTS (\w+) \(", re.M)
 
-# what the staging SQL adds to a collection's columns; only needs_model rows carry `record`
+# what the staging SQL adds to a collection's columns; only needs_model rows carry `record`,
+# only needs_exact rows need `page` and `position`
 SQL_STAGING_COLUMNS = (
     "NULL::STRUCT(field VARCHAR, reason VARCHAR)[] AS warnings, "
-    "NULL::BOOLEAN AS needs_model, NULL::VARCHAR AS record"
+    "NULL::BOOLEAN AS needs_model, NULL::VARCHAR AS record, "
+    "NULL::BOOLEAN AS needs_exact, NULL::VARCHAR AS page, NULL::BIGINT AS position"
 )
 
 
@@ -113,28 +119,56 @@ def define_staging_macros(conn: duckdb.DuckDBPyConnection, collection: Collectio
     (macros are temporary: each cursor has its own)."""
     for statement in statements("stage_rules"):
         conn.execute(statement)
-    for statement in statements(collection.staging_query)[:-1]:
+    for statement in statements(collection.staging_query)[:-3]:
         conn.execute(statement)
 
 
 def insert_pages(
     conn: duckdb.DuckDBPyConnection, collection: Collection, pages: Sequence[PageFile]
 ) -> None:
-    """The set-based insert of `sql/stage_*.sql`; uncertain records are staged `needs_model`."""
+    """The set-based insert of `sql/stage_*.sql` from its fast source; records it is not certain
+    of are staged `needs_exact`, the rules' uncertain records `needs_model`."""
     conn.execute(
-        f"INSERT INTO {collection.staging_table} BY NAME {_staging_query(collection)}",
+        f"INSERT INTO {collection.staging_table} BY NAME {staging_query(collection, exact=False)}",
         {"files": [str(page.path) for page in pages]},
     )
 
 
-def _staging_query(collection: Collection) -> str:
-    return statements(collection.staging_query)[-1]
+def staging_query(collection: Collection, *, exact: bool) -> str:
+    """The rows of `sql/stage_*.sql` from its exact source (parameters `$files`, one page, and
+    `$positions`) or its fast one (`$files`)."""
+    *_, exact_source, fast_source, rows = statements(collection.staging_query)
+    return f"WITH fields AS ({exact_source if exact else fast_source}), {rows}"
+
+
+def restage_exact(conn: duckdb.DuckDBPyConnection, collection: Collection) -> int:
+    """Take the `needs_exact` rows out of staging and stage their records from the exact source,
+    a page at a time; their page files must still exist, and are deleted once read. Returns how
+    many there were."""
+    uncertain = conn.execute(
+        f"DELETE FROM {collection.staging_table} WHERE needs_exact RETURNING page, position"
+    ).fetchall()
+    if uncertain:
+        define_staging_macros(conn, collection)
+    positions: defaultdict[str, list[int]] = defaultdict(list)
+    for page, position in uncertain:
+        positions[page].append(position)
+    query = staging_query(collection, exact=True)
+    for page, listed in positions.items():
+        conn.execute(
+            f"INSERT INTO {collection.staging_table} BY NAME {query}",
+            {"files": [page], "positions": listed},
+        )
+        Path(page).unlink(missing_ok=True)
+    return len(uncertain)
 
 
 def stage_uncertain(
     conn: duckdb.DuckDBPyConnection, collection: Collection, sync_id: str, now: datetime
 ) -> int:
-    """Take the `needs_model` rows out of staging and stage them by the model instead."""
+    """Take the `needs_model` rows out of staging and stage them by the model instead (after
+    the `needs_exact` rows, if any are left, have been read again)."""
+    restage_exact(conn, collection)
     uncertain = conn.execute(
         f"DELETE FROM {collection.staging_table} WHERE needs_model RETURNING record"
     ).fetchall()
@@ -147,10 +181,11 @@ def stage_uncertain(
 class BatchStaging:
     """Stages batches of page files of a `staged_in_sql` collection, up to `workers` at a time.
 
-    Each worker runs the staging query on its own cursor and writes the rows to a Parquet file
-    next to the pages; `submit` and the exit append finished files to the staging table on the
-    connection, in the caller's thread. A context manager: on exit it waits for every batch and
-    raises the first error. Page files and row files are deleted once used.
+    Each worker runs the staging query (its fast source) on its own cursor and writes the rows
+    to a Parquet file next to the pages; `submit` and the exit append finished files to the
+    staging table on the connection, in the caller's thread. A context manager: on exit it waits
+    for every batch and raises the first error. Row files are deleted once appended, page files
+    once staged, but for the pages holding `needs_exact` records, which `restage_exact` reads.
     """
 
     def __init__(
@@ -204,13 +239,21 @@ class BatchStaging:
         cursor = self._idle.get()
         try:
             cursor.execute(
-                f"COPY ({_staging_query(self.collection)}) TO '{rows}' (FORMAT parquet)",
+                f"COPY ({staging_query(self.collection, exact=False)}) TO '{rows}' "
+                "(FORMAT parquet)",
                 {"files": [str(page.path) for page in pages]},
             )
+            uncertain = {
+                page
+                for (page,) in cursor.execute(
+                    "SELECT DISTINCT page FROM read_parquet(?) WHERE needs_exact", [str(rows)]
+                ).fetchall()
+            }
         finally:
             self._idle.put(cursor)
         for page in pages:
-            page.path.unlink()
+            if str(page.path) not in uncertain:
+                page.path.unlink()
         return rows
 
     def _open_cursor(self) -> duckdb.DuckDBPyConnection:

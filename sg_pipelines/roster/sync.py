@@ -32,6 +32,7 @@ from sg_pipelines.roster.staging import (
     drop_staging,
     ensure_schema,
     record_staged_warnings,
+    restage_exact,
     stage_pages,
     stage_uncertain,
 )
@@ -284,13 +285,15 @@ def _stage(
                 batch = []
         if batch:
             staging.submit(batch)
+    by_exact = restage_exact(conn, collection)
     by_model = stage_uncertain(conn, collection, run.sync_id, run.started_at)
     record_staged_warnings(conn, collection, run.sync_id, run.started_at)
     log.info(
-        "/%s: %d of %d records staged by SQL, %d by the model",
+        "/%s: %d of %d records staged by SQL (%d read again as JSON), %d by the model",
         collection.name,
         pull.records - by_model,
         pull.records,
+        by_exact,
         by_model,
     )
 

@@ -1,6 +1,6 @@
 -- /classes pages (the JSON files $files) to staging rows, by the rules of models.Class.
--- A record the rules do not fully understand is staged with needs_model and its JSON.
--- The last statement is the query alone: staging.py inserts its rows or writes them to a file.
+-- After the macros, the two sources of `fields` and the rows made of them, as in
+-- stage_enrollments.sql.
 
 -- the references come last: of them only the kind is extracted from every record
 CREATE OR REPLACE TEMP MACRO class_paths() AS [
@@ -8,37 +8,91 @@ CREATE OR REPLACE TEMP MACRO class_paths() AS [
     '$.course.sourcedId', '$.school.sourcedId', '$.terms', '$.grades', '$.course', '$.school'
 ];
 
+-- exact: the records at $positions of one page $files
 WITH records AS (
-    SELECT unnest(from_json(content, '{"classes": "JSON[]"}').classes) AS record
-    FROM read_text($files)
+    SELECT record, position
+    FROM (
+        SELECT unnest(records) AS record, generate_subscripts(records, 1) AS position
+        FROM (
+            SELECT from_json(content, '{"classes": "JSON[]"}').classes AS records
+            FROM read_text($files)
+        )
+    )
+    WHERE list_contains($positions, position)
 ),
 paths AS (
     SELECT
         record,
+        position,
         -- records are DuckDB's own minified JSON: an object is one that starts with {
         starts_with(record, '{') AS is_record,
         json_extract_string(record, class_paths()[1:10]) AS v,
         json_type(record, class_paths()) AS k
     FROM records
-),
-fields AS (
-    SELECT
-        record,
-        is_record,
-        field(v, k, 1) AS sourced_id,
-        field(v, k, 2) AS status,
-        field(v, k, 3) AS date_last_modified,
-        field(v, k, 4) AS title,
-        field(v, k, 5) AS class_code,
-        field(v, k, 6) AS class_type,
-        field(v, k, 7) AS course_sourced_id,
-        field(v, k, 8) AS school_sourced_id,
-        field(v, k, 9) AS terms,
-        field(v, k, 10) AS grades,
-        ref_field(record, '$.course', k[11]) AS course_ref,
-        ref_field(record, '$.school', k[12]) AS school_ref
-    FROM paths
-),
+)
+SELECT
+    true AS exact,
+    NULL::VARCHAR AS page,
+    position,
+    record,
+    is_record,
+    field(v, k, 1) AS sourced_id,
+    field(v, k, 2) AS status,
+    field(v, k, 3) AS date_last_modified,
+    field(v, k, 4) AS title,
+    field(v, k, 5) AS class_code,
+    field(v, k, 6) AS class_type,
+    field(v, k, 7) AS course_sourced_id,
+    field(v, k, 8) AS school_sourced_id,
+    field(v, k, 9) AS terms,
+    field(v, k, 10) AS grades,
+    ref_field(record, '$.course', k[11]) AS course_ref,
+    ref_field(record, '$.school', k[12]) AS school_ref,
+    true AS certain
+FROM paths;
+
+-- fast: every record of the pages $files; references read only as objects with a sourcedId
+WITH records AS (
+    SELECT page, unnest(records) AS r, generate_subscripts(records, 1) AS position
+    FROM (
+        SELECT
+            filename AS page,
+            from_json(content, '{"classes": [{"sourcedId": "JSON", "status": "JSON",
+                "dateLastModified": "JSON", "title": "JSON", "classCode": "JSON",
+                "classType": "JSON", "course": {"sourcedId": "JSON"},
+                "school": {"sourcedId": "JSON"}, "terms": "JSON", "grades": "JSON"}]}'
+            ).classes AS records
+        FROM read_text($files)
+    )
+)
+SELECT
+    false AS exact,
+    page,
+    position,
+    NULL::VARCHAR AS record,
+    true AS is_record,
+    typed(r.sourcedId) AS sourced_id,
+    typed(r.status) AS status,
+    typed(r.dateLastModified) AS date_last_modified,
+    typed(r.title) AS title,
+    typed(r.classCode) AS class_code,
+    typed(r.classType) AS class_type,
+    typed(r.course.sourcedId) AS course_sourced_id,
+    typed(r.school.sourcedId) AS school_sourced_id,
+    typed(r.terms) AS terms,
+    typed(r.grades) AS grades,
+    typed_ref(r.course.sourcedId) AS course_ref,
+    typed_ref(r.school.sourcedId) AS school_ref,
+    -- a missing status is active, a null one refused; references it could not read as objects
+    is_read(sourced_id) AND is_read(status) AND is_known(date_last_modified)
+    AND is_known(title) AND is_known(class_code) AND is_known(class_type)
+    AND is_read(course_ref) AND is_read(school_ref)
+    AND is_known(course_sourced_id) AND is_known(school_sourced_id)
+    AND is_known(terms) AND is_known(grades)
+        AS certain
+FROM records;
+
+-- the rows, from either source as `fields`
 values AS (
     SELECT *, instant_of(date_last_modified) AS instant FROM fields
 )
@@ -55,7 +109,8 @@ SELECT
     to_json(strings_of(grades)) AS grades,
     []::STRUCT(field VARCHAR, reason VARCHAR)[] AS warnings,
     NOT coalesce(
-        is_record
+        certain
+        AND is_record
         AND is_sourced_id(sourced_id)
         AND is_status(status)
         AND is_instant(date_last_modified, instant)
@@ -69,5 +124,8 @@ SELECT
         false
     ) AS needs_model,
     -- a JSON null in the list arrives as SQL NULL
-    CASE WHEN needs_model THEN coalesce(record, 'null') END AS record
+    CASE WHEN needs_model AND exact THEN coalesce(record, 'null') END AS record,
+    needs_model AND NOT exact AS needs_exact,
+    page,
+    position
 FROM values

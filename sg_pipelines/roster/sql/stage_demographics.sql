@@ -1,7 +1,6 @@
 -- /demographics pages (the JSON files $files) to staging rows, by the rules of
--- models.Demographics. A record the rules do not fully understand is staged with needs_model
--- and its JSON.
--- The last statement is the query alone: staging.py inserts its rows or writes them to a file.
+-- models.Demographics. After the macros, the two sources of `fields` and the rows made of them,
+-- as in stage_enrollments.sql.
 
 CREATE OR REPLACE TEMP MACRO demographics_paths() AS [
     '$.sourcedId', '$.status', '$.dateLastModified', '$.birthDate', '$.sex',
@@ -11,41 +10,105 @@ CREATE OR REPLACE TEMP MACRO demographics_paths() AS [
     '$.cityOfBirth', '$.publicSchoolResidenceStatus'
 ];
 
+-- exact: the records at $positions of one page $files
 WITH records AS (
-    SELECT unnest(from_json(content, '{"demographics": "JSON[]"}').demographics) AS record
-    FROM read_text($files)
+    SELECT record, position
+    FROM (
+        SELECT unnest(records) AS record, generate_subscripts(records, 1) AS position
+        FROM (
+            SELECT from_json(content, '{"demographics": "JSON[]"}').demographics AS records
+            FROM read_text($files)
+        )
+    )
+    WHERE list_contains($positions, position)
 ),
 paths AS (
     SELECT
         record,
+        position,
         -- records are DuckDB's own minified JSON: an object is one that starts with {
         starts_with(record, '{') AS is_record,
         json_extract_string(record, demographics_paths()) AS v,
         json_type(record, demographics_paths()) AS k
     FROM records
-),
-fields AS (
-    SELECT
-        record,
-        is_record,
-        field(v, k, 1) AS sourced_id,
-        field(v, k, 2) AS status,
-        field(v, k, 3) AS date_last_modified,
-        field(v, k, 4) AS birth_date,
-        field(v, k, 5) AS sex,
-        field(v, k, 6) AS american_indian_or_alaska_native,
-        field(v, k, 7) AS asian,
-        field(v, k, 8) AS black_or_african_american,
-        field(v, k, 9) AS native_hawaiian_or_other_pacific_islander,
-        field(v, k, 10) AS white,
-        field(v, k, 11) AS demographic_race_two_or_more_races,
-        field(v, k, 12) AS hispanic_or_latino_ethnicity,
-        field(v, k, 13) AS country_of_birth_code,
-        field(v, k, 14) AS state_of_birth_abbreviation,
-        field(v, k, 15) AS city_of_birth,
-        field(v, k, 16) AS public_school_residence_status
-    FROM paths
-),
+)
+SELECT
+    true AS exact,
+    NULL::VARCHAR AS page,
+    position,
+    record,
+    is_record,
+    field(v, k, 1) AS sourced_id,
+    field(v, k, 2) AS status,
+    field(v, k, 3) AS date_last_modified,
+    field(v, k, 4) AS birth_date,
+    field(v, k, 5) AS sex,
+    field(v, k, 6) AS american_indian_or_alaska_native,
+    field(v, k, 7) AS asian,
+    field(v, k, 8) AS black_or_african_american,
+    field(v, k, 9) AS native_hawaiian_or_other_pacific_islander,
+    field(v, k, 10) AS white,
+    field(v, k, 11) AS demographic_race_two_or_more_races,
+    field(v, k, 12) AS hispanic_or_latino_ethnicity,
+    field(v, k, 13) AS country_of_birth_code,
+    field(v, k, 14) AS state_of_birth_abbreviation,
+    field(v, k, 15) AS city_of_birth,
+    field(v, k, 16) AS public_school_residence_status,
+    true AS certain
+FROM paths;
+
+-- fast: every record of the pages $files
+WITH records AS (
+    SELECT page, unnest(records) AS r, generate_subscripts(records, 1) AS position
+    FROM (
+        SELECT
+            filename AS page,
+            from_json(content, '{"demographics": [{"sourcedId": "JSON", "status": "JSON",
+                "dateLastModified": "JSON", "birthDate": "JSON", "sex": "JSON",
+                "americanIndianOrAlaskaNative": "JSON", "asian": "JSON",
+                "blackOrAfricanAmerican": "JSON", "nativeHawaiianOrOtherPacificIslander": "JSON",
+                "white": "JSON", "demographicRaceTwoOrMoreRaces": "JSON",
+                "hispanicOrLatinoEthnicity": "JSON", "countryOfBirthCode": "JSON",
+                "stateOfBirthAbbreviation": "JSON", "cityOfBirth": "JSON",
+                "publicSchoolResidenceStatus": "JSON"}]}'
+            ).demographics AS records
+        FROM read_text($files)
+    )
+)
+SELECT
+    false AS exact,
+    page,
+    position,
+    NULL::VARCHAR AS record,
+    true AS is_record,
+    typed(r.sourcedId) AS sourced_id,
+    typed(r.status) AS status,
+    typed(r.dateLastModified) AS date_last_modified,
+    typed(r.birthDate) AS birth_date,
+    typed(r.sex) AS sex,
+    typed(r.americanIndianOrAlaskaNative) AS american_indian_or_alaska_native,
+    typed(r.asian) AS asian,
+    typed(r.blackOrAfricanAmerican) AS black_or_african_american,
+    typed(r.nativeHawaiianOrOtherPacificIslander) AS native_hawaiian_or_other_pacific_islander,
+    typed(r.white) AS white,
+    typed(r.demographicRaceTwoOrMoreRaces) AS demographic_race_two_or_more_races,
+    typed(r.hispanicOrLatinoEthnicity) AS hispanic_or_latino_ethnicity,
+    typed(r.countryOfBirthCode) AS country_of_birth_code,
+    typed(r.stateOfBirthAbbreviation) AS state_of_birth_abbreviation,
+    typed(r.cityOfBirth) AS city_of_birth,
+    typed(r.publicSchoolResidenceStatus) AS public_school_residence_status,
+    -- a missing status is active, a null one refused
+    is_read(sourced_id) AND is_read(status) AND is_known(date_last_modified)
+    AND is_known(birth_date) AND is_known(sex) AND is_known(american_indian_or_alaska_native)
+    AND is_known(asian) AND is_known(black_or_african_american)
+    AND is_known(native_hawaiian_or_other_pacific_islander) AND is_known(white)
+    AND is_known(demographic_race_two_or_more_races) AND is_known(hispanic_or_latino_ethnicity)
+    AND is_known(country_of_birth_code) AND is_known(state_of_birth_abbreviation)
+    AND is_known(city_of_birth) AND is_known(public_school_residence_status)
+        AS certain
+FROM records;
+
+-- the rows, from either source as `fields`
 values AS (
     SELECT *, instant_of(date_last_modified) AS instant, date_of(birth_date) AS birth_day
     FROM fields
@@ -72,7 +135,8 @@ SELECT
     warning(date_warns(birth_date, birth_day), 'birthDate',
             'not an ISO YYYY-MM-DD date; stored as null') AS warnings,
     NOT coalesce(
-        is_record
+        certain
+        AND is_record
         AND is_sourced_id(sourced_id)
         AND is_status(status)
         AND is_instant(date_last_modified, instant)
@@ -92,5 +156,8 @@ SELECT
         false
     ) AS needs_model,
     -- a JSON null in the list arrives as SQL NULL
-    CASE WHEN needs_model THEN coalesce(record, 'null') END AS record
+    CASE WHEN needs_model AND exact THEN coalesce(record, 'null') END AS record,
+    needs_model AND NOT exact AS needs_exact,
+    page,
+    position
 FROM values

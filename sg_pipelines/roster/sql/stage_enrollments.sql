@@ -1,6 +1,9 @@
 -- /enrollments pages (the JSON files $files) to staging rows, by the rules of models.Enrollment.
--- A record the rules do not fully understand is staged with needs_model and its JSON.
--- The last statement is the query alone: staging.py inserts its rows or writes them to a file.
+-- Three statements after the macros, put together by staging.py: two sources of `fields` and
+-- the rows made of them. The fast source reads each page once into typed fields; a record it
+-- cannot read with certainty is staged needs_exact (its page and position) and read again by the
+-- exact source, which takes every listed record as JSON. A record the rules do not fully
+-- understand is staged with needs_model and its JSON.
 
 -- the references come last: of them only the kind is extracted from every record
 CREATE OR REPLACE TEMP MACRO enrollment_paths() AS [
@@ -9,38 +12,92 @@ CREATE OR REPLACE TEMP MACRO enrollment_paths() AS [
     '$.school'
 ];
 
+-- exact: the records at $positions of one page $files
 WITH records AS (
-    SELECT unnest(from_json(content, '{"enrollments": "JSON[]"}').enrollments) AS record
-    FROM read_text($files)
+    SELECT record, position
+    FROM (
+        SELECT unnest(records) AS record, generate_subscripts(records, 1) AS position
+        FROM (
+            SELECT from_json(content, '{"enrollments": "JSON[]"}').enrollments AS records
+            FROM read_text($files)
+        )
+    )
+    WHERE list_contains($positions, position)
 ),
 paths AS (
     SELECT
         record,
+        position,
         -- records are DuckDB's own minified JSON: an object is one that starts with {
         starts_with(record, '{') AS is_record,
         json_extract_string(record, enrollment_paths()[1:10]) AS v,
         json_type(record, enrollment_paths()) AS k
     FROM records
-),
-fields AS (
-    SELECT
-        record,
-        is_record,
-        field(v, k, 1) AS sourced_id,
-        field(v, k, 2) AS status,
-        field(v, k, 3) AS date_last_modified,
-        field(v, k, 4) AS user_sourced_id,
-        field(v, k, 5) AS class_sourced_id,
-        field(v, k, 6) AS school_sourced_id,
-        field(v, k, 7) AS role,
-        field(v, k, 8) AS is_primary,
-        field(v, k, 9) AS begin_date,
-        field(v, k, 10) AS end_date,
-        ref_field(record, '$.user', k[11]) AS user_ref,
-        ref_field(record, '$.class', k[12]) AS class_ref,
-        ref_field(record, '$.school', k[13]) AS school_ref
-    FROM paths
-),
+)
+SELECT
+    true AS exact,
+    NULL::VARCHAR AS page,
+    position,
+    record,
+    is_record,
+    field(v, k, 1) AS sourced_id,
+    field(v, k, 2) AS status,
+    field(v, k, 3) AS date_last_modified,
+    field(v, k, 4) AS user_sourced_id,
+    field(v, k, 5) AS class_sourced_id,
+    field(v, k, 6) AS school_sourced_id,
+    field(v, k, 7) AS role,
+    field(v, k, 8) AS is_primary,
+    field(v, k, 9) AS begin_date,
+    field(v, k, 10) AS end_date,
+    ref_field(record, '$.user', k[11]) AS user_ref,
+    ref_field(record, '$.class', k[12]) AS class_ref,
+    ref_field(record, '$.school', k[13]) AS school_ref,
+    true AS certain
+FROM paths;
+
+-- fast: every record of the pages $files; references read only as objects with a sourcedId
+WITH records AS (
+    SELECT page, unnest(records) AS r, generate_subscripts(records, 1) AS position
+    FROM (
+        SELECT
+            filename AS page,
+            from_json(content, '{"enrollments": [{"sourcedId": "JSON", "status": "JSON",
+                "dateLastModified": "JSON", "user": {"sourcedId": "JSON"},
+                "class": {"sourcedId": "JSON"}, "school": {"sourcedId": "JSON"},
+                "role": "JSON", "primary": "JSON", "beginDate": "JSON", "endDate": "JSON"}]}'
+            ).enrollments AS records
+        FROM read_text($files)
+    )
+)
+SELECT
+    false AS exact,
+    page,
+    position,
+    NULL::VARCHAR AS record,
+    true AS is_record,
+    typed(r.sourcedId) AS sourced_id,
+    typed(r.status) AS status,
+    typed(r.dateLastModified) AS date_last_modified,
+    typed(r."user".sourcedId) AS user_sourced_id,
+    typed(r."class".sourcedId) AS class_sourced_id,
+    typed(r.school.sourcedId) AS school_sourced_id,
+    typed(r.role) AS role,
+    typed(r."primary") AS is_primary,
+    typed(r.beginDate) AS begin_date,
+    typed(r.endDate) AS end_date,
+    typed_ref(r."user".sourcedId) AS user_ref,
+    typed_ref(r."class".sourcedId) AS class_ref,
+    typed_ref(r.school.sourcedId) AS school_ref,
+    -- a missing status is active, a null one refused; references it could not read as objects
+    is_read(sourced_id) AND is_read(status) AND is_known(date_last_modified)
+    AND is_read(user_ref) AND is_read(class_ref) AND is_read(school_ref)
+    AND is_known(user_sourced_id) AND is_known(class_sourced_id) AND is_known(school_sourced_id)
+    AND is_known(role) AND is_known(is_primary) AND is_known(begin_date) AND is_known(end_date)
+        AS certain
+FROM records;
+
+-- the rows, from either source as `fields`
 values AS (
     SELECT
         *,
@@ -66,7 +123,8 @@ SELECT
     || warning(date_warns(end_date, end_day), 'endDate',
                'not an ISO YYYY-MM-DD date; stored as null') AS warnings,
     NOT coalesce(
-        is_record
+        certain
+        AND is_record
         AND is_sourced_id(sourced_id)
         AND is_status(status)
         AND is_instant(date_last_modified, instant)
@@ -80,5 +138,8 @@ SELECT
         false
     ) AS needs_model,
     -- a JSON null in the list arrives as SQL NULL
-    CASE WHEN needs_model THEN coalesce(record, 'null') END AS record
+    CASE WHEN needs_model AND exact THEN coalesce(record, 'null') END AS record,
+    needs_model AND NOT exact AS needs_exact,
+    page,
+    position
 FROM values

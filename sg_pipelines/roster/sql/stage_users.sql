@@ -1,6 +1,7 @@
 -- /users pages (the JSON files $files) to staging rows, by the rules of models.User.
--- A record the rules do not fully understand is staged with needs_model and its JSON.
--- The last statement is the query alone: staging.py inserts its rows or writes them to a file.
+-- After the macros, the two sources of `fields` and the rows made of them, as in
+-- stage_enrollments.sql. Here the sources also read the lists: roles and userIds, whose items
+-- must be objects with string role/roleType and type/identifier (`*_ok`), and agents.
 
 -- the reference comes last: of it only the kind is extracted from every record
 CREATE OR REPLACE TEMP MACRO user_paths() AS [
@@ -12,13 +13,22 @@ CREATE OR REPLACE TEMP MACRO user_paths() AS [
     '$.metadata.ic.emisStudentId', '$.metadata.ic.stateId', '$.primaryOrg'
 ];
 
+-- exact: the records at $positions of one page $files
 WITH records AS (
-    SELECT unnest(from_json(content, '{"users": "JSON[]"}').users) AS record
-    FROM read_text($files)
+    SELECT record, position
+    FROM (
+        SELECT unnest(records) AS record, generate_subscripts(records, 1) AS position
+        FROM (
+            SELECT from_json(content, '{"users": "JSON[]"}').users AS records
+            FROM read_text($files)
+        )
+    )
+    WHERE list_contains($positions, position)
 ),
 paths AS (
     SELECT
         record,
+        position,
         -- records are DuckDB's own minified JSON: an object is one that starts with {
         starts_with(record, '{') AS is_record,
         json_extract_string(record, user_paths()[1:26]) AS v,
@@ -28,6 +38,7 @@ paths AS (
 fields AS (
     SELECT
         record,
+        position,
         is_record,
         field(v, k, 1) AS sourced_id,
         field(v, k, 2) AS status,
@@ -61,7 +72,6 @@ lists AS (
     -- roles and userIds in their usual shape: objects with string role/roleType, type/identifier
     SELECT
         *,
-        instant_of(date_last_modified) AS instant,
         item_kinds(roles) AS role_kinds,
         CASE WHEN roles.k = 'ARRAY' THEN json_extract_string(roles.v, '$[*].role') END
             AS role_names,
@@ -77,7 +87,151 @@ lists AS (
         CASE WHEN user_ids.k = 'ARRAY' THEN json_extract_string(user_ids.v, '$[*].identifier') END
             AS user_id_values,
         CASE WHEN user_ids.k = 'ARRAY' THEN json_type(user_ids.v, '$[*].identifier') END
-            AS user_id_value_kinds,
+            AS user_id_value_kinds
+    FROM fields
+)
+SELECT
+    true AS exact,
+    NULL::VARCHAR AS page,
+    * EXCLUDE (role_kinds, role_name_kinds, role_type_kinds, user_id_kinds, user_id_type_kinds,
+               user_id_value_kinds),
+    is_object_list(roles, role_kinds)
+    AND all_kinds(role_name_kinds, ['VARCHAR'])
+    AND coalesce(len(role_name_kinds), 0) = len(role_kinds)
+    AND all_kinds(role_type_kinds, ['VARCHAR'])
+    AND coalesce(len(role_type_kinds), 0) = len(role_kinds) AS roles_ok,
+    is_object_list(user_ids, user_id_kinds)
+    AND all_kinds(user_id_type_kinds, ['VARCHAR'])
+    AND coalesce(len(user_id_type_kinds), 0) = len(user_id_kinds)
+    AND all_kinds(user_id_value_kinds, ['VARCHAR'])
+    AND coalesce(len(user_id_value_kinds), 0) = len(user_id_kinds) AS user_ids_ok,
+    is_ref_list(agents) AS agents_ok,
+    ref_list_of(agents) AS agent_ids,
+    true AS certain
+FROM lists;
+
+-- fast: every record of the pages $files, each list read once more from its JSON, in the shape
+-- the rules accept; a list in any other shape is not ok here, and so read again exactly
+WITH records AS (
+    SELECT page, unnest(records) AS r, generate_subscripts(records, 1) AS position
+    FROM (
+        SELECT
+            filename AS page,
+            from_json(content, '{"users": [{"sourcedId": "JSON", "status": "JSON",
+                "dateLastModified": "JSON", "enabledUser": "JSON", "givenName": "JSON",
+                "familyName": "JSON", "middleName": "JSON", "preferredFirstName": "JSON",
+                "preferredGivenName": "JSON", "preferredMiddleName": "JSON",
+                "preferredLastName": "JSON", "preferredFamilyName": "JSON", "username": "JSON",
+                "identifier": "JSON", "email": "JSON", "sms": "JSON", "phone": "JSON",
+                "userMasterIdentifier": "JSON", "roles": "JSON", "primaryOrg":
+                {"sourcedId": "JSON"}, "agents": "JSON", "grades": "JSON", "userIds": "JSON",
+                "metadata": "JSON"}]}'
+            ).users AS records
+        FROM read_text($files)
+    )
+),
+fields AS (
+    SELECT
+        page,
+        position,
+        typed(r.sourcedId) AS sourced_id,
+        typed(r.status) AS status,
+        typed(r.dateLastModified) AS date_last_modified,
+        typed(r.enabledUser) AS enabled_user,
+        typed(r.givenName) AS given_name,
+        typed(r.familyName) AS family_name,
+        typed(r.middleName) AS middle_name,
+        typed(r.preferredFirstName) AS preferred_first_name,
+        typed(r.preferredGivenName) AS preferred_given_name,
+        typed(r.preferredMiddleName) AS preferred_middle_name,
+        typed(r.preferredLastName) AS preferred_last_name,
+        typed(r.preferredFamilyName) AS preferred_family_name,
+        typed(r.username) AS username,
+        typed(r.identifier) AS identifier,
+        typed(r.email) AS email,
+        typed(r.sms) AS sms,
+        typed(r.phone) AS phone,
+        typed(r.userMasterIdentifier) AS user_master_identifier,
+        typed(r.roles) AS roles,
+        typed(r.primaryOrg.sourcedId) AS primary_org_sourced_id,
+        typed_ref(r.primaryOrg.sourcedId) AS primary_org,
+        typed(r.agents) AS agents,
+        typed(r.grades) AS grades,
+        typed(r.userIds) AS user_ids,
+        typed(r.metadata) AS metadata
+    FROM records
+),
+items AS (
+    SELECT
+        *,
+        CASE WHEN roles.k = 'ARRAY'
+            THEN from_json(roles.v, '[{"role": "JSON", "roleType": "JSON"}]') END AS role_items,
+        CASE WHEN user_ids.k = 'ARRAY'
+            THEN from_json(user_ids.v, '[{"type": "JSON", "identifier": "JSON"}]') END
+            AS user_id_items,
+        CASE WHEN agents.k = 'ARRAY'
+            THEN from_json(agents.v, '[{"sourcedId": "JSON"}]') END AS agent_items,
+        CASE WHEN metadata.k = 'OBJECT'
+            THEN from_json(metadata.v, '{"ic": {"emisStudentId": "JSON", "stateId": "JSON"}}')
+        END AS ic
+    FROM fields
+)
+SELECT
+    false AS exact,
+    page,
+    position,
+    NULL::VARCHAR AS record,
+    true AS is_record,
+    * EXCLUDE (page, position, preferred_first_name, preferred_given_name,
+               preferred_last_name, preferred_family_name, role_items, user_id_items,
+               agent_items, ic),
+    -- the first spelling present wins; a missing one and a null are one here (see certain)
+    CASE WHEN preferred_first_name.k IS NULL THEN preferred_given_name
+        ELSE preferred_first_name END AS preferred_first_name,
+    CASE WHEN preferred_last_name.k IS NULL THEN preferred_family_name
+        ELSE preferred_last_name END AS preferred_last_name,
+    typed(ic.ic.emisStudentId) AS emis_student_id,
+    typed(ic.ic.stateId) AS state_id,
+    [item.role->>'$' FOR item IN role_items] AS role_names,
+    [item.roleType->>'$' FOR item IN role_items] AS role_types,
+    [item.type->>'$' FOR item IN user_id_items] AS user_id_types,
+    [item.identifier->>'$' FOR item IN user_id_items] AS user_id_values,
+    roles.k IS NULL OR coalesce(list_bool_and([
+        coalesce(starts_with(item.role::VARCHAR, '"') AND starts_with(item.roleType::VARCHAR, '"'),
+                 false)
+        FOR item IN role_items
+    ]), roles.k = 'ARRAY') AS roles_ok,
+    user_ids.k IS NULL OR coalesce(list_bool_and([
+        coalesce(starts_with(item.type::VARCHAR, '"')
+                 AND starts_with(item.identifier::VARCHAR, '"'), false)
+        FOR item IN user_id_items
+    ]), user_ids.k = 'ARRAY') AS user_ids_ok,
+    agents.k IS NULL OR coalesce(list_bool_and([
+        coalesce(starts_with(item.sourcedId::VARCHAR, '"'), false) FOR item IN agent_items
+    ]), agents.k = 'ARRAY') AS agents_ok,
+    CASE WHEN agents.k = 'ARRAY'
+        THEN list_filter([item.sourcedId->>'$' FOR item IN agent_items], lambda ref: ref <> '')
+        ELSE []::VARCHAR[] END AS agent_ids,
+    -- a missing status is active, a null one refused; a missing first spelling of a preferred
+    -- name gives way to the second, a null one does not
+    is_read(sourced_id) AND is_read(status) AND is_known(date_last_modified)
+    AND (is_read(preferred_first_name) OR preferred_given_name.k IS NULL)
+    AND (is_read(preferred_last_name) OR preferred_family_name.k IS NULL)
+    AND is_known(enabled_user) AND is_known(given_name) AND is_known(family_name)
+    AND is_known(middle_name) AND is_known(preferred_given_name)
+    AND is_known(preferred_middle_name) AND is_known(preferred_family_name)
+    AND is_known(username) AND is_known(identifier) AND is_known(email) AND is_known(sms)
+    AND is_known(phone) AND is_known(user_master_identifier) AND is_known(roles)
+    AND is_read(primary_org) AND is_known(primary_org_sourced_id)
+    AND is_known(agents) AND is_known(grades) AND is_known(user_ids) AND is_known(metadata)
+    AND is_known(typed(ic.ic.emisStudentId)) AND is_known(typed(ic.ic.stateId)) AS certain
+FROM items;
+
+-- the rows, from either source as `fields`
+values AS (
+    SELECT
+        *,
+        instant_of(date_last_modified) AS instant,
         emis_student_id_of(emis_student_id) AS emis
     FROM fields
 )
@@ -102,7 +256,7 @@ SELECT
     coalesce(json_of(roles), '[]') AS roles,
     to_json(coalesce(role_names, [])) AS role_names,
     ref_of(primary_org, primary_org_sourced_id) AS primary_org_sourced_id,
-    to_json(ref_list_of(agents)) AS agent_sourced_ids,
+    to_json(agent_ids) AS agent_sourced_ids,
     to_json(strings_of(grades)) AS grades,
     json_of(user_ids) AS user_ids,
     json_of(metadata) AS metadata,
@@ -114,7 +268,8 @@ SELECT
     warning(emis_student_id_warns(emis_student_id, emis), 'emisStudentId',
             'not up to 9 digits; stored as null') AS warnings,
     NOT coalesce(
-        is_record
+        certain
+        AND is_record
         AND is_sourced_id(sourced_id)
         AND is_status(status)
         AND is_instant(date_last_modified, instant)
@@ -124,24 +279,19 @@ SELECT
         AND is_text(preferred_last_name) AND is_text(username) AND is_text(identifier)
         AND is_text(email) AND is_text(sms) AND is_text(phone)
         AND is_text(user_master_identifier)
-        AND is_object_list(roles, role_kinds)
-        AND all_kinds(role_name_kinds, ['VARCHAR'])
-        AND coalesce(len(role_name_kinds), 0) = len(role_kinds)
-        AND all_kinds(role_type_kinds, ['VARCHAR'])
-        AND coalesce(len(role_type_kinds), 0) = len(role_kinds)
+        AND roles_ok
         AND is_ref(primary_org, primary_org_sourced_id)
-        AND is_ref_list(agents)
+        AND agents_ok
         AND is_strings(grades)
-        AND is_object_list(user_ids, user_id_kinds)
-        AND all_kinds(user_id_type_kinds, ['VARCHAR'])
-        AND coalesce(len(user_id_type_kinds), 0) = len(user_id_kinds)
-        AND all_kinds(user_id_value_kinds, ['VARCHAR'])
-        AND coalesce(len(user_id_value_kinds), 0) = len(user_id_kinds)
+        AND user_ids_ok
         AND is_object(metadata)
         AND is_emis_student_id(emis_student_id)
         AND (state_id.k IS NULL OR state_id.k IN ('NULL', 'VARCHAR', 'UBIGINT', 'BIGINT')),
         false
     ) AS needs_model,
     -- a JSON null in the list arrives as SQL NULL
-    CASE WHEN needs_model THEN coalesce(record, 'null') END AS record
-FROM lists
+    CASE WHEN needs_model AND exact THEN coalesce(record, 'null') END AS record,
+    needs_model AND NOT exact AS needs_exact,
+    page,
+    position
+FROM values
