@@ -140,13 +140,28 @@ def unresolved_references(
 
 @asset_check(asset=roster_students, blocking=True)
 def sourced_id_unique(warehouse: DuckDBResource) -> AssetCheckResult:
-    """One row per student sourcedId (the Internal SIS Student Id everything keys on)."""
+    """One row per sourcedId: per student (the Internal SIS Student Id everything keys on), and
+    in every collection's table, which hold one row per record by the merge alone."""
+    tables = ["roster_students", *(collection.table for collection in COLLECTIONS.values())]
     with connect(warehouse) as conn:
-        (duplicates,) = conn.execute(
-            "SELECT count(*) FROM (SELECT sourced_id FROM roster_students"
-            " GROUP BY sourced_id HAVING count(*) > 1)"
-        ).fetchall()[0]
-    return AssetCheckResult(passed=duplicates == 0, metadata={"duplicated_sourced_ids": duplicates})
+        duplicated = {
+            table: conn.execute(
+                f"SELECT count(*) FROM (SELECT sourced_id FROM {table}"
+                " GROUP BY sourced_id HAVING count(*) > 1)"
+            ).fetchall()[0][0]
+            for table in tables
+        }
+    return AssetCheckResult(
+        passed=not any(duplicated.values()),
+        description=None
+        if not any(duplicated.values())
+        else "sourcedIds on more than one row: "
+        + ", ".join(f"{table} {count}" for table, count in duplicated.items() if count),
+        metadata={
+            "duplicated_sourced_ids": duplicated["roster_students"],
+            **{f"{table}_duplicated": count for table, count in duplicated.items()},
+        },
+    )
 
 
 roster_checks: list[AssetChecksDefinition] = [

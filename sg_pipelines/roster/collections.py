@@ -16,6 +16,9 @@ from sg_pipelines.roster.models import (
 
 SCOPE_PREFIX = "https://purl.imsglobal.org/spec/or/v1p2/scope/"
 CORE_SCOPE = "roster-core.readonly"
+
+# the in-memory database, attached beside the warehouse, that holds the staging tables
+STAGING_DATABASE = "roster_staging"
 DEMOGRAPHICS_SCOPE = "roster-demographics.readonly"
 
 
@@ -48,7 +51,7 @@ class Collection:
 
     @property
     def staging_table(self) -> str:
-        return f"roster_staging_{self.table.removeprefix('oneroster_')}"
+        return f"{STAGING_DATABASE}.{self.table.removeprefix('oneroster_')}"
 
     @property
     def staging_query(self) -> str:

@@ -9,9 +9,8 @@ its own rules or quarantines them. The other collections are parsed page by page
 and inserted in bulk.
 
 DuckDB runs one such query on one thread (its source is a handful of files), so `BatchStaging`
-runs two at a time on cursors of their own, each writing its rows to a Parquet file that the
-connection then appends: a temporary table belongs to one cursor, and it is the one that can
-spill to disk.
+runs them on cursors of their own, in worker threads, each inserting its rows into the staging
+table while the pull goes on.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from sg_pipelines.roster.collections import Collection
+from sg_pipelines.roster.collections import STAGING_DATABASE, Collection
 from sg_pipelines.roster.page_files import PageFile
 from sg_pipelines.roster.parsing import PageParser, ParsedPage, parse_records
 from sg_pipelines.roster.queries import statements
@@ -68,9 +67,12 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
 def create_staging(conn: duckdb.DuckDBPyConnection, collection: Collection) -> None:
     """An empty staging table shaped like the collection's columns (lists staged as JSON).
 
-    A temporary table: staged rows never reach the warehouse file or its write-ahead log, and
-    DuckDB spills them to its temp directory past the memory limit.
+    In an in-memory database attached beside the warehouse (`STAGING_DATABASE`): staged rows
+    never reach the warehouse file or its write-ahead log, DuckDB spills them to its temp
+    directory past the memory limit, and, unlike a temporary table, every cursor of the
+    connection can insert into it.
     """
+    conn.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {STAGING_DATABASE}")
     columns = ", ".join(
         f"NULL::JSON AS {name}" if name in collection.list_columns else name
         for name in collection.columns
@@ -78,7 +80,7 @@ def create_staging(conn: duckdb.DuckDBPyConnection, collection: Collection) -> N
     if collection.staged_in_sql:
         columns = f"{columns}, {SQL_STAGING_COLUMNS}"
     conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE {collection.staging_table} AS "
+        f"CREATE OR REPLACE TABLE {collection.staging_table} AS "
         f"SELECT {columns} FROM {collection.table} LIMIT 0"
     )
 
@@ -181,11 +183,10 @@ def stage_uncertain(
 class BatchStaging:
     """Stages batches of page files of a `staged_in_sql` collection, up to `workers` at a time.
 
-    Each worker runs the staging query (its fast source) on its own cursor and writes the rows
-    to a Parquet file next to the pages; `submit` and the exit append finished files to the
-    staging table on the connection, in the caller's thread. A context manager: on exit it waits
-    for every batch and raises the first error. Row files are deleted once appended, page files
-    once staged, but for the pages holding `needs_exact` records, which `restage_exact` reads.
+    Each worker inserts a batch's rows (from the fast source) into the staging table on its own
+    cursor, while the caller's thread goes on pulling. A context manager: on exit it waits for
+    every batch and raises the first error. Page files are deleted once staged, but for the
+    pages holding `needs_exact` records, which `restage_exact` reads.
     """
 
     def __init__(
@@ -195,10 +196,9 @@ class BatchStaging:
         self.collection = collection
         self.workers = workers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="roster-staging")
-        self._pending: list[Future[Path]] = []
+        self._pending: list[Future[None]] = []
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._idle: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
-        self._names = 0
 
     def __enter__(self) -> BatchStaging:
         return self
@@ -206,8 +206,8 @@ class BatchStaging:
     def __exit__(self, *exc_info: object) -> None:
         try:
             if exc_info[0] is None:
-                while self._pending:
-                    self._append(self._pending.pop(0))
+                for batch in self._pending:
+                    batch.result()
             else:
                 for batch in self._pending:
                     batch.cancel()
@@ -217,36 +217,28 @@ class BatchStaging:
                 cursor.close()
 
     def submit(self, pages: Sequence[PageFile]) -> None:
-        """Queue a batch, and append the batches finished so far."""
+        """Queue a batch; a batch that failed already raises here."""
         # cursors are opened here, in the connection's own thread, and only as many as are used
-        if len(self._cursors) < min(self.workers, len(self._pending) + 1):
+        running = sum(not batch.done() for batch in self._pending)
+        if len(self._cursors) < min(self.workers, running + 1):
             self._idle.put(self._open_cursor())
-        self._names += 1
-        rows = pages[0].path.with_name(f"staged-{self._names}.parquet")
-        self._pending.append(self._pool.submit(self._stage, list(pages), rows))
-        while self._pending and self._pending[0].done():
-            self._append(self._pending.pop(0))
+        for batch in self._pending:
+            if batch.done():
+                batch.result()
+        self._pending = [batch for batch in self._pending if not batch.done()]
+        self._pending.append(self._pool.submit(self._stage, list(pages)))
 
-    def _append(self, batch: Future[Path]) -> None:
-        rows = batch.result()
-        self.conn.execute(
-            f"INSERT INTO {self.collection.staging_table} BY NAME SELECT * FROM read_parquet(?)",
-            [str(rows)],
-        )
-        rows.unlink()
-
-    def _stage(self, pages: list[PageFile], rows: Path) -> Path:
+    def _stage(self, pages: list[PageFile]) -> None:
+        files = [str(page.path) for page in pages]
         cursor = self._idle.get()
         try:
-            cursor.execute(
-                f"COPY ({staging_query(self.collection, exact=False)}) TO '{rows}' "
-                "(FORMAT parquet)",
-                {"files": [str(page.path) for page in pages]},
-            )
+            insert_pages(cursor, self.collection, pages)
             uncertain = {
                 page
                 for (page,) in cursor.execute(
-                    "SELECT DISTINCT page FROM read_parquet(?) WHERE needs_exact", [str(rows)]
+                    f"SELECT DISTINCT page FROM {self.collection.staging_table}"
+                    " WHERE needs_exact AND list_contains(?, page)",
+                    [files],
                 ).fetchall()
             }
         finally:
@@ -254,7 +246,6 @@ class BatchStaging:
         for page in pages:
             if str(page.path) not in uncertain:
                 page.path.unlink()
-        return rows
 
     def _open_cursor(self) -> duckdb.DuckDBPyConnection:
         (time_zone,) = self.conn.execute("SELECT current_setting('TimeZone')").fetchall()[0]

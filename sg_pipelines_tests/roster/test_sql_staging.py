@@ -70,7 +70,8 @@ def staged(conn, collection: Collection, records: list, *, by_sql: bool):
     json_columns = {
         name
         for (name,) in conn.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND data_type = 'JSON'",
+            "SELECT column_name FROM duckdb_columns()"
+            " WHERE database_name || '.' || table_name = ? AND data_type = 'JSON'",
             [collection.staging_table],
         ).fetchall()
     }

@@ -385,4 +385,4 @@ def test_enrollment_periods_merge_overlapping_and_adjacent_class_enrollments(war
 def test_collections_are_described_by_their_tables():
     assert USERS.table == "oneroster_users"
     assert DEMOGRAPHICS.scope == "roster-demographics.readonly"
-    assert ENROLLMENTS.staging_table == "roster_staging_enrollments"
+    assert ENROLLMENTS.staging_table == "roster_staging.enrollments"

@@ -1,7 +1,7 @@
 -- Roster tables of docs/warehouse.md. One row per sourcedId ever seen; rows are never deleted.
 
 CREATE TABLE IF NOT EXISTS oneroster_users (
-    sourced_id VARCHAR PRIMARY KEY,
+    sourced_id VARCHAR NOT NULL,
     status VARCHAR,
     date_last_modified TIMESTAMPTZ,
     enabled_user BOOLEAN,
@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS oneroster_users (
 );
 
 CREATE TABLE IF NOT EXISTS oneroster_demographics (
-    sourced_id VARCHAR PRIMARY KEY,
+    sourced_id VARCHAR NOT NULL,
     status VARCHAR,
     date_last_modified TIMESTAMPTZ,
     birth_date DATE,
@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS oneroster_demographics (
 );
 
 CREATE TABLE IF NOT EXISTS oneroster_enrollments (
-    sourced_id VARCHAR PRIMARY KEY,
+    sourced_id VARCHAR NOT NULL,
     status VARCHAR,
     date_last_modified TIMESTAMPTZ,
     user_sourced_id VARCHAR,
@@ -81,7 +81,7 @@ CREATE TABLE IF NOT EXISTS oneroster_enrollments (
 );
 
 CREATE TABLE IF NOT EXISTS oneroster_orgs (
-    sourced_id VARCHAR PRIMARY KEY,
+    sourced_id VARCHAR NOT NULL,
     status VARCHAR,
     date_last_modified TIMESTAMPTZ,
     name VARCHAR,
@@ -98,7 +98,7 @@ CREATE TABLE IF NOT EXISTS oneroster_orgs (
 );
 
 CREATE TABLE IF NOT EXISTS oneroster_academic_sessions (
-    sourced_id VARCHAR PRIMARY KEY,
+    sourced_id VARCHAR NOT NULL,
     status VARCHAR,
     date_last_modified TIMESTAMPTZ,
     title VARCHAR,
@@ -116,7 +116,7 @@ CREATE TABLE IF NOT EXISTS oneroster_academic_sessions (
 );
 
 CREATE TABLE IF NOT EXISTS oneroster_classes (
-    sourced_id VARCHAR PRIMARY KEY,
+    sourced_id VARCHAR NOT NULL,
     status VARCHAR,
     date_last_modified TIMESTAMPTZ,
     title VARCHAR,
