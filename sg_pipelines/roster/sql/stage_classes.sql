@@ -107,7 +107,7 @@ SELECT
     ref_of(school_ref, school_sourced_id) AS school_sourced_id,
     to_json(ref_list_of(terms)) AS term_sourced_ids,
     to_json(strings_of(grades)) AS grades,
-    []::STRUCT(field VARCHAR, reason VARCHAR)[] AS warnings,
+    NULL::STRUCT(field VARCHAR, reason VARCHAR)[] AS warnings,
     NOT coalesce(
         certain
         AND is_record

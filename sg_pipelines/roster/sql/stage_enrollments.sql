@@ -118,10 +118,12 @@ SELECT
     flag_of(is_primary) AS is_primary,
     begin_day AS begin_date,
     end_day AS end_date,
-    warning(date_warns(begin_date, begin_day), 'beginDate',
-            'not an ISO YYYY-MM-DD date; stored as null')
-    || warning(date_warns(end_date, end_day), 'endDate',
-               'not an ISO YYYY-MM-DD date; stored as null') AS warnings,
+    list_concat(
+        warning(date_warns(begin_date, begin_day), 'beginDate',
+                'not an ISO YYYY-MM-DD date; stored as null'),
+        warning(date_warns(end_date, end_day), 'endDate',
+                'not an ISO YYYY-MM-DD date; stored as null')
+    ) AS warnings,
     NOT coalesce(
         certain
         AND is_record

@@ -73,10 +73,10 @@ CREATE OR REPLACE TEMP MACRO is_ref(f, sourced_id) AS
 CREATE OR REPLACE TEMP MACRO ref_of(f, sourced_id) AS
     nullif(CASE f.k WHEN 'VARCHAR' THEN f.v WHEN 'OBJECT' THEN sourced_id.v END, '');
 
--- a row warning: [(field, reason)] where `warns`, else none; a row's warnings are joined by ||
+-- a row warning: [(field, reason)] where `warns`, else NULL (no list to build for the rows
+-- without one); a row's warnings are joined by list_concat, which skips NULL
 CREATE OR REPLACE TEMP MACRO warning(warns, field, reason) AS
-    CASE WHEN warns THEN [{'field': field, 'reason': reason}]
-    ELSE []::STRUCT(field VARCHAR, reason VARCHAR)[] END;
+    CASE WHEN warns THEN [{'field': field, 'reason': reason}] END;
 
 -- lists: `kinds` are the json_type of every item
 CREATE OR REPLACE TEMP MACRO item_kinds(f) AS
@@ -140,7 +140,8 @@ CREATE OR REPLACE TEMP MACRO is_emis_student_id(f) AS
 -- but for numbers: json_type tells integers from doubles and the rules depend on it, so a
 -- number's kind is left unknown ('NUMBER') and its record read again by the exact source.
 CREATE OR REPLACE TEMP MACRO typed(j) AS {
-    'v': j->>'$',
+    -- only a string needs reading: any other value's text is what json_extract_string gives
+    'v': CASE WHEN starts_with(j::VARCHAR, '"') THEN j->>'$' ELSE j::VARCHAR END,
     'k': CASE WHEN j IS NOT NULL THEN CASE left(j::VARCHAR, 1)
         WHEN '"' THEN 'VARCHAR' WHEN '{' THEN 'OBJECT' WHEN '[' THEN 'ARRAY'
         WHEN 't' THEN 'BOOLEAN' WHEN 'f' THEN 'BOOLEAN' ELSE 'NUMBER'

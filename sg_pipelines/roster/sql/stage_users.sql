@@ -107,6 +107,9 @@ SELECT
     AND coalesce(len(user_id_value_kinds), 0) = len(user_id_kinds) AS user_ids_ok,
     is_ref_list(agents) AS agents_ok,
     ref_list_of(agents) AS agent_ids,
+    json_of(roles) AS roles_json,
+    json_of(user_ids) AS user_ids_json,
+    json_of(metadata) AS metadata_json,
     true AS certain
 FROM lists;
 
@@ -158,7 +161,10 @@ fields AS (
         typed(r.agents) AS agents,
         typed(r.grades) AS grades,
         typed(r.userIds) AS user_ids,
-        typed(r.metadata) AS metadata
+        typed(r.metadata) AS metadata,
+        r.roles AS raw_roles,
+        r.userIds AS raw_user_ids,
+        r.metadata AS raw_metadata
     FROM records
 ),
 items AS (
@@ -184,7 +190,7 @@ SELECT
     true AS is_record,
     * EXCLUDE (page, position, preferred_first_name, preferred_given_name,
                preferred_last_name, preferred_family_name, role_items, user_id_items,
-               agent_items, ic),
+               agent_items, ic, raw_roles, raw_user_ids, raw_metadata),
     -- the first spelling present wins; a missing one and a null are one here (see certain)
     CASE WHEN preferred_first_name.k IS NULL THEN preferred_given_name
         ELSE preferred_first_name END AS preferred_first_name,
@@ -212,6 +218,10 @@ SELECT
     CASE WHEN agents.k = 'ARRAY'
         THEN list_filter([item.sourcedId->>'$' FOR item IN agent_items], lambda ref: ref <> '')
         ELSE []::VARCHAR[] END AS agent_ids,
+    -- the lists and objects kept as sent, already JSON
+    CASE WHEN roles.k IN ('OBJECT', 'ARRAY') THEN raw_roles END AS roles_json,
+    CASE WHEN user_ids.k IN ('OBJECT', 'ARRAY') THEN raw_user_ids END AS user_ids_json,
+    CASE WHEN metadata.k IN ('OBJECT', 'ARRAY') THEN raw_metadata END AS metadata_json,
     -- a missing status is active, a null one refused; a missing first spelling of a preferred
     -- name gives way to the second, a null one does not
     is_read(sourced_id) AND is_read(status) AND is_known(date_last_modified)
@@ -253,13 +263,13 @@ SELECT
     phone.v AS phone,
     user_master_identifier.v AS user_master_identifier,
     coalesce(role_names[list_position(role_types, 'primary')], role_names[1]) AS primary_role,
-    coalesce(json_of(roles), '[]') AS roles,
+    coalesce(roles_json, '[]') AS roles,
     to_json(coalesce(role_names, [])) AS role_names,
     ref_of(primary_org, primary_org_sourced_id) AS primary_org_sourced_id,
     to_json(agent_ids) AS agent_sourced_ids,
     to_json(strings_of(grades)) AS grades,
-    json_of(user_ids) AS user_ids,
-    json_of(metadata) AS metadata,
+    user_ids_json AS user_ids,
+    metadata_json AS metadata,
     emis AS emis_student_id,
     CASE WHEN coalesce(state_id.v, '') <> '' THEN state_id.v ELSE [
         user_id_values[i] FOR i IN range(1, len(user_id_values) + 1)
