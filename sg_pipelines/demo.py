@@ -3,7 +3,7 @@
 It seeds the plan system with the students an older integration left behind, starts the sandbox
 on a free loopback port, runs the nightly job twice through the real Dagster definitions (the
 first run has no earlier full sync, so it runs as a full sync; the second is a true delta after
-some changes in Campus), and summarises what happened from the warehouse.
+some changes in Campus), and summarises what happened from the warehouse, each step as it ends.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 from dagster import DagsterInstance, ExecuteInProcessResult
 
 from sg_pipelines.appdb.gateway import AppDatabase
-from sg_pipelines.appdb.seed import roster_rows_from_oneroster_users, seed_demo
+from sg_pipelines.appdb.seed import SeedSummary, roster_rows_from_oneroster_users, seed_demo
 from sg_pipelines.definitions import FLAGS_JOB, NIGHTLY_JOB, build_definitions
 from sg_pipelines.emis.snapshot import SNAPSHOT_DIR, current_snapshot
 from sg_pipelines.programs.partitions import newest_complete_day, partition_key
@@ -112,12 +113,41 @@ class DemoReport:
     district: str
     students_served: int
     broken_students: int
-    seeded: object
-    runs: list[RunReport]
+    seeded: SeedSummary | None = None
+    runs: list[RunReport] = field(default_factory=list)
     plans: PlanPopulationSummary | None = None
     flags: FlagsReport | None = None
     # what was in the home that the demo did not make, so did not clear
     left_alone: list[str] = field(default_factory=list)
+
+
+class DemoProgress(Protocol):
+    """Told of each step as the demo takes it, so that the demo command prints as it goes.
+
+    `step` names a step as it begins; the other methods hand over what a step made as it ends.
+    """
+
+    def started(self, report: DemoReport) -> None:
+        """The sandbox serves the district `report` names; nothing is seeded or synced yet."""
+
+    def step(self, description: str) -> None:
+        """A step begins: seeding the plan system, a night, the plan documents, the flags."""
+
+    def seeded(self, seeded: SeedSummary) -> None:
+        """The plan system holds the students an older integration left behind."""
+
+    def night_finished(self, run: RunReport) -> None:
+        """A night's job ended, whether it succeeded or not."""
+
+    def plans_written(self, plans: PlanPopulationSummary) -> None:
+        """Staff's plan documents are in the plan system."""
+
+    def flags_finished(self, flags: FlagsReport) -> None:
+        """Every enabled program's flags job ended."""
+
+
+class _Silent(DemoProgress):
+    """The demo run from code, as the tests run it: it tells nobody."""
 
 
 def build_district(students: int, seed: int, csv_sample: bool) -> tuple[District, str]:
@@ -395,9 +425,10 @@ def _error_class(error) -> str:
     return (error.cls_name if error is not None else None) or "unknown error"
 
 
-def run_flags(settings: Settings, instance: DagsterInstance, sandbox: SandboxServer) -> FlagsReport:
-    """The flags job for each enabled program on the newest complete day, as the sensor would."""
-    day = newest_complete_day(datetime.now(UTC))
+def run_flags(
+    settings: Settings, instance: DagsterInstance, sandbox: SandboxServer, day: date
+) -> FlagsReport:
+    """The flags job for each enabled program on `day`, as the sensor would run it."""
     job = build_definitions(settings).resolve_job_def(FLAGS_JOB)
 
     started = time.perf_counter()
@@ -512,57 +543,81 @@ def _read_sync(conn, tables: set[str], report: RunReport) -> None:
 
 
 def run_demo(
-    home: Path, students: int = 2000, seed: int = 7, csv_sample: bool = False
+    home: Path,
+    students: int = 2000,
+    seed: int = 7,
+    csv_sample: bool = False,
+    progress: DemoProgress | None = None,
 ) -> DemoReport:
     """Seed, serve, sync twice, and report, holding the demo home all along."""
     home = home.resolve()
     check_demo_home(home)
     with hold_demo_home(home):
-        return _run_demo(home, DemoDistrict(students, seed, csv_sample))
+        return _run_demo(home, DemoDistrict(students, seed, csv_sample), progress or _Silent())
 
 
-def _run_demo(home: Path, parameters: DemoDistrict) -> DemoReport:
+def _run_demo(home: Path, parameters: DemoDistrict, progress: DemoProgress) -> DemoReport:
     students, seed, csv_sample = parameters.students, parameters.seed, parameters.csv_sample
     dagster_home, left_alone = prepare_home(home, parameters)
     district, description = build_district(students, seed, csv_sample)
     # the broken user among the defects is served but quarantined, never a roster student
     broken_students = 1 if not csv_sample and add_data_defects(district) else 0
+    report = DemoReport(
+        home=home,
+        dagster_home=dagster_home,
+        district=description,
+        students_served=len(district.students()),
+        broken_students=broken_students,
+        left_alone=left_alone,
+    )
 
     with (
         SandboxServer(district) as sandbox,
         demo_environment(home, dagster_home, sandbox) as settings,
     ):
+        progress.started(report)
+        progress.step("Seeding the plan system with the students an older integration left behind")
         rows = roster_rows_from_oneroster_users(
             district.collection("users"),
             district.collection("orgs"),
             district.collection("demographics"),
         )
         with AppDatabase(settings.app_database) as app_db:
-            seeded = seed_demo(app_db, rows, seed=seed)
+            report.seeded = seed_demo(app_db, rows, seed=seed)
+        progress.seeded(report.seeded)
 
         instance = DagsterInstance.get()
-        runs = [run_nightly(settings, instance, "first night (no earlier sync, so a full sync)")]
-        plans = flags = None
-        if runs[0].success and not csv_sample:
-            # the plan system's history, written by staff long before tonight
-            with AppDatabase(settings.app_database) as app_db:
-                plans = generate_plan_documents(
-                    app_db, seed=seed, today=newest_complete_day(datetime.now(UTC))
-                )
-            changed = change_some_records(district, seed)
-            runs.append(run_nightly(settings, instance, f"second night ({changed} changes)"))
-            if runs[-1].success:
-                flags = run_flags(settings, instance, sandbox)
+        first = "first night (no earlier sync, so a full sync)"
+        succeeded = _run_night(settings, instance, first, report, progress)
+        if not succeeded or csv_sample:
+            # the sample has no plans, so one night is all it has to show
+            return report
 
-    return DemoReport(
-        home=home,
-        dagster_home=dagster_home,
-        district=description,
-        students_served=len(district.students()),
-        broken_students=broken_students,
-        seeded=seeded,
-        runs=runs,
-        plans=plans,
-        flags=flags,
-        left_alone=left_alone,
-    )
+        # the plan system's history, written by staff long before tonight
+        day = newest_complete_day(datetime.now(UTC))
+        progress.step("Writing plan documents, as staff would, before the second night")
+        with AppDatabase(settings.app_database) as app_db:
+            report.plans = generate_plan_documents(app_db, seed=seed, today=day)
+        progress.plans_written(report.plans)
+
+        changed = change_some_records(district, seed)
+        if _run_night(settings, instance, f"second night ({changed} changes)", report, progress):
+            progress.step(f"Pushing the flags for {day}")
+            report.flags = run_flags(settings, instance, sandbox, day)
+            progress.flags_finished(report.flags)
+    return report
+
+
+def _run_night(
+    settings: Settings,
+    instance: DagsterInstance,
+    label: str,
+    report: DemoReport,
+    progress: DemoProgress,
+) -> bool:
+    """Run one night into `report`, telling `progress`; whether it succeeded."""
+    progress.step(f"Running the {label}")
+    run = run_nightly(settings, instance, label)
+    report.runs.append(run)
+    progress.night_finished(run)
+    return run.success

@@ -27,9 +27,11 @@ def prepare(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 def connect(warehouse: DuckDBResource | Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to the warehouse, from the Dagster resource or a path.
 
-    The resource retries the open with backoff when another process holds the file lock.
+    The resource retries the open with backoff when another process holds the file lock. The
+    warehouse's folder is made here, by its first writer, never when definitions load.
     """
     if isinstance(warehouse, DuckDBResource):
+        Path(warehouse.database).parent.mkdir(parents=True, exist_ok=True)
         with warehouse.get_connection() as conn:
             yield prepare(conn)
         return
@@ -54,7 +56,5 @@ def connect_read_only(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def warehouse_resource(path: Path | str) -> DuckDBResource:
-    """The Dagster resource for the warehouse at an absolute path."""
-    path = Path(path).resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return DuckDBResource(database=str(path))
+    """The Dagster resource for the warehouse at an absolute path; it makes no file or folder."""
+    return DuckDBResource(database=str(Path(path).resolve()))

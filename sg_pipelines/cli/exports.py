@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from sg_pipelines.cli.options import FLAG, demo_hint, missing_sqlite_file
+from sg_pipelines.cli.options import CommandGroup, demo_hint, missing_sqlite_file
 
-exports_app = typer.Typer(
+exports_app = CommandGroup(
     help="Data exports: reporting-API accounts, their permissions and options "
     "(see docs/reporting-api.md)."
 )
@@ -38,7 +38,7 @@ SftpUser = Annotated[str | None, typer.Option("--sftp-username", help="SFTP user
 SftpDir = Annotated[str | None, typer.Option(help="SFTP folder the files go to.")]
 NoEmail = Annotated[
     bool,
-    typer.Option("--no-email", metavar=FLAG, help="Do not mail the link; print it to hand over."),
+    typer.Option("--no-email", help="Do not mail the link; print it to hand over."),
 ]
 
 
@@ -81,7 +81,7 @@ def exports_add(
     max_page_size: PageSizes = None,
     replace_unknown: Annotated[
         bool,
-        typer.Option("--replace-unknown", metavar=FLAG, help="FD: send unknown fields as `@`."),
+        typer.Option("--replace-unknown", help="FD: send unknown fields as `@`."),
     ] = False,
     sftp_host: SftpHost = None,
     sftp_port: SftpPort = None,
@@ -155,15 +155,17 @@ def exports_update(
     ] = None,
     max_page_size: PageSizes = None,
     replace_unknown: Annotated[
-        bool | None, typer.Option("--replace-unknown/--no-replace-unknown")
+        bool | None,
+        typer.Option(
+            "--replace-unknown/--no-replace-unknown",
+            help="FD: send unknown fields as `@`, or stop doing so.",
+        ),
     ] = None,
     sftp_host: SftpHost = None,
     sftp_port: SftpPort = None,
     sftp_username: SftpUser = None,
     sftp_remote_dir: SftpDir = None,
-    clear_sftp: Annotated[
-        bool, typer.Option("--clear-sftp", metavar=FLAG, help="Stop the SFTP push.")
-    ] = False,
+    clear_sftp: Annotated[bool, typer.Option("--clear-sftp", help="Stop the SFTP push.")] = False,
 ) -> None:
     """Change an account; `--endpoint` given means the complete new list of endpoints."""
     from sg_pipelines.web.exports.admin import describe_export, update_export
@@ -192,9 +194,7 @@ def exports_rotate_secret(
     name: ExportName,
     revoke_now: Annotated[
         bool,
-        typer.Option(
-            "--revoke-now", metavar=FLAG, help="End the old secret and its tokens at once."
-        ),
+        typer.Option("--revoke-now", help="End the old secret and its tokens at once."),
     ] = False,
     no_email: NoEmail = False,
 ) -> None:

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from sg_pipelines.cli.options import SettingsFile
+from sg_pipelines.cli.options import CommandGroup, SettingsFile, demo_hint, missing_sqlite_file
 
-lti_app = typer.Typer(help="LTI 1.3 registrations of a district's Campus (see docs/lti.md).")
+lti_app = CommandGroup(help="LTI 1.3 registrations of a district's Campus (see docs/lti.md).")
 
 Issuer = Annotated[str, typer.Option(help="The platform's issuer (`iss`), exactly.")]
 ClientId = Annotated[str, typer.Option(help="The client id Campus gave the tool.")]
@@ -101,7 +101,12 @@ def lti_list(settings_file: SettingsFile = None) -> None:
     """Every registration and its deployments."""
     from sg_pipelines.web.lti.registrations import list_registrations
 
-    registrations = list_registrations(_app_database(settings_file))
+    app_database = _app_database(settings_file)
+    missing = missing_sqlite_file(app_database)
+    if missing is not None:
+        typer.echo(f"No LTI registrations yet: no database at {missing}." + demo_hint("lti list"))
+        return
+    registrations = list_registrations(app_database)
     if not registrations:
         typer.echo("No LTI registrations yet: see `sg-pipelines lti register --help`.")
     for registration in registrations:

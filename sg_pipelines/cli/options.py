@@ -3,14 +3,49 @@
 import os
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
 import typer
+from typer.core import TyperCommand, TyperGroup
+
+
+def _value_types_only(params: list) -> list:
+    """Help shows the type of the value an option takes, and none beside a flag.
+
+    Typer would print `<bool>` beside every flag (`--help` too) and `<list[str]>` beside an
+    option given once per value.
+    """
+    for param in params:
+        if param.param_type_name != "option" or param.metavar is not None:
+            continue
+        if param.is_flag:
+            param.metavar = ""
+        elif param.multiple and (value_types := get_args(param.type_descriptor.annotation)):
+            param.metavar = f"<{value_types[0].__name__}>"
+    return params
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx: typer.Context) -> list:
+        return _value_types_only(super().get_params(ctx))
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: typer.Context) -> list:
+        return _value_types_only(super().get_params(ctx))
+
+
+class CommandGroup(typer.Typer):
+    """A group of `sg-pipelines` commands whose help shows only the types a user types."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cls=_Group, **kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        return super().command(*args, cls=_Command, **kwargs)
+
 
 Students = Annotated[int, typer.Option(min=1, help="Students in the generated district.")]
-# a flag takes no value, so its help shows no type (typer would print `<bool>`)
-FLAG = ""
-
 DEFAULT_STUDENTS = 2000
 DEFAULT_SEED = 7
 # None when not given, so a command can tell "not given" from the default
@@ -32,13 +67,12 @@ SeedIfGiven = Annotated[
 ]
 DemoHome = Annotated[
     Path | None,
-    typer.Option(help="The demo's home [default: $SG_HOME, or .sg-pipelines/demo]."),
+    # parentheses, not brackets: help text is rich markup, where `[...]` is a style and vanishes
+    typer.Option(help="The demo's home (default: $SG_HOME, or .sg-pipelines/demo)."),
 ]
 CsvSample = Annotated[
     bool,
-    typer.Option(
-        "--csv-sample", metavar=FLAG, help="Serve the public OneRoster CSV sample instead."
-    ),
+    typer.Option("--csv-sample", help="Serve the public OneRoster CSV sample instead."),
 ]
 SettingsFile = Annotated[
     Path | None, typer.Option("--settings", help="Settings file (default: $SG_SETTINGS_FILE).")

@@ -10,6 +10,7 @@ import typer
 from sg_pipelines.cli.options import (
     DEFAULT_SEED,
     DEFAULT_STUDENTS,
+    CommandGroup,
     CsvSample,
     DemoHome,
     Seed,
@@ -21,7 +22,7 @@ from sg_pipelines.cli.options import (
 )
 from sg_pipelines.settings import SANDBOX_DEFAULT_PORT
 
-sandbox_app = typer.Typer(help="The Campus sandbox: a OneRoster 1.2 provider for demos and tests.")
+sandbox_app = CommandGroup(help="The Campus sandbox: a OneRoster 1.2 provider for demos and tests.")
 
 
 @sandbox_app.command("report")
@@ -86,7 +87,10 @@ def sandbox_report(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=1) from None
     except httpx.HTTPError as error:
-        typer.echo(f"error: cannot reach the reporting API at {api_url} ({type(error).__name__})")
+        typer.echo(
+            f"error: cannot reach the reporting API at {api_url} ({type(error).__name__})",
+            err=True,
+        )
         raise typer.Exit(code=1) from None
 
     summary = report.summary()

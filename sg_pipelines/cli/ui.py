@@ -17,6 +17,9 @@ from sg_pipelines.settings import HOME_ENV, SANDBOX_DEFAULT_PORT
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEBSERVER_MODULE = "dagster_webserver"
+# `dagster dev` warns on every start that `dg dev` supersedes it; `dg` is not part of this
+# project, so the notice says nothing a user can act on. Only that warning is silenced.
+SUPERSEDED_DEV_WARNING = "ignore:Function `dev_command` is superseded:FutureWarning"
 
 
 def ui(
@@ -61,8 +64,10 @@ def ui(
 
 
 def _dagster_environment(home: Path, sandbox) -> dict[str, str]:
-    """The demo's settings: its home, and Campus at the sandbox just started."""
+    """The demo's settings: its home, and Campus at the sandbox just started; the user's own
+    warning filters, then the one for `dagster dev`'s notice (a later filter wins)."""
     environment = dict(os.environ)
+    warning_filters = [environment.get("PYTHONWARNINGS", ""), SUPERSEDED_DEV_WARNING]
     environment.update(
         {
             HOME_ENV: str(home),
@@ -72,6 +77,7 @@ def _dagster_environment(home: Path, sandbox) -> dict[str, str]:
             "SG_ONEROSTER__CLIENT_ID": sandbox.client_id,
             "SG_ONEROSTER_CLIENT_SECRET": sandbox.client_secret,
             "SG_FLAGS__CAMPUS__BASE_URL": sandbox.flags_url,
+            "PYTHONWARNINGS": ",".join(part for part in warning_filters if part),
         }
     )
     Path(environment["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)

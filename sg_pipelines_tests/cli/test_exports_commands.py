@@ -159,10 +159,3 @@ def test_a_year_out_of_range_reads_as_a_year(tmp_path, monkeypatch):
 
     assert result.exit_code == 1
     assert "must be between 2000 and 2100" in result.output
-
-
-def test_help_shows_no_type_beside_a_flag():
-    result = CliRunner().invoke(app, ["demo", "--help"], terminal_width=100)
-
-    csv_sample = next(line for line in result.output.splitlines() if "--csv-sample" in line)
-    assert "<bool>" not in csv_sample

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from sg_pipelines.demo import hold_demo_home
+from sg_pipelines.sandbox.generator import generate_district
 
 COMMAND = [sys.executable, "-c", "from sg_pipelines.cli import run; run()"]
 
@@ -166,10 +167,134 @@ def test_ctrl_c_during_the_first_night_is_one_line_and_exit_130(tmp_path, after_
     assert stderr.strip() == f"interrupted: the demo stopped; what it made so far is in {home}"
 
 
+def test_the_demo_tells_each_step_as_it_begins_and_each_summary_as_it_ends(tmp_path):
+    home = tmp_path / "home"
+
+    result = sg_pipelines("demo", "--students", "150", "--seed", "3", "--home", str(home))
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    steps = [
+        f"Starting the Campus sandbox and syncing into {home} ...",
+        "Seeding the plan system with the students an older integration left behind ...",
+        "Plan system before the first sync: ",
+        "Running the first night (no earlier sync, so a full sync) ...",
+        "District: generated district, seed 3, 151 students served ",
+        "== first night (no earlier sync, so a full sync): succeeded in ",
+        "Writing plan documents, as staff would, before the second night ...",
+        "Plan documents written by staff before the second night: ",
+        "Running the second night (21 changes) ...",
+        "== second night (21 changes): succeeded in ",
+        "Pushing the flags for ",
+        "== flags for ",
+        "Open the Dagster UI on the same data (runs, assets, checks, metadata):",
+        f"  SG_HOME={home} .venv/bin/sg-pipelines ui",
+        "and read what the syncs and pushes did:",
+        f"  SG_HOME={home} .venv/bin/sg-pipelines status",
+    ]
+    found = [next(i for i, line in enumerate(lines) if line.startswith(step)) for step in steps]
+    assert found == sorted(found), "each step in the order it ran"
+    assert lines[-4:] == steps[-4:]
+    # counts and the demo's own ids only: no student's name, Campus id or address
+    for student in generate_district(students=150, seed=3).students():
+        for value in (student["sourcedId"], student["familyName"], student["email"]):
+            assert value not in result.stdout
+
+
+def test_ctrl_c_after_the_first_night_keeps_its_summary_then_one_line_and_exit_130(tmp_path):
+    home = tmp_path / "home"
+    stderr_file = tmp_path / "stderr"
+    with stderr_file.open("w") as stderr:
+        process = subprocess.Popen(
+            [*COMMAND, "demo", "--students", "150", "--seed", "3", "--home", str(home)],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            start_new_session=True,
+        )
+        printed = []
+        try:
+            while not printed or not printed[-1].startswith("Running the second night"):
+                printed.append(process.stdout.readline())
+                assert printed[-1], "the demo ended before its second night"
+            os.killpg(process.pid, signal.SIGINT)
+            printed += process.stdout.readlines()
+            process.wait(timeout=120)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+
+    stdout = "".join(printed)
+    assert process.returncode == 130
+    assert "== first night (no earlier sync, so a full sync): succeeded in " in stdout
+    assert "   links in total, by how they were made: " in stdout
+    assert "== second night" not in stdout and "Open the Dagster UI" not in stdout
+    assert stderr_file.read_text().strip() == (
+        f"interrupted: the demo stopped; what it made so far is in {home}"
+    )
+
+
 def test_sigterm_to_ui_stops_dagster_and_everything_it_started(sample_home):
     import psutil
 
     home, _ = sample_home
+    process, port, sandbox_port = _start_ui(home)
+    children = psutil.Process(process.pid).children(recursive=True)
+    assert children
+
+    process.terminate()
+    _, stderr = process.communicate(timeout=120)
+
+    assert process.returncode == 143
+    assert stderr.strip().endswith("terminated: the Dagster UI and the sandbox stopped")
+    _, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, [child.pid for child in alive]
+    assert not _answers(port) and not _answers(sandbox_port)
+    with hold_demo_home(home):
+        pass  # the home's lock was released
+
+
+def test_ui_silences_dagster_devs_dg_dev_notice_and_no_other_warning(sample_home):
+    import psutil
+
+    home, _ = sample_home
+    process, _, _ = _start_ui(home, PYTHONWARNINGS="default::DeprecationWarning")
+    try:
+        [dagster_dev] = psutil.Process(process.pid).children()
+        filters = dagster_dev.environ()["PYTHONWARNINGS"]
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=120)
+
+    assert "superseded" not in stderr and "dg dev" not in stderr
+    # the user's own filters come first, so the one added for `dagster dev` is the only change
+    assert filters.split(",")[0] == "default::DeprecationWarning"
+    shown = subprocess.run(
+        [sys.executable, "-c", WARNINGS_OF_DAGSTER_DEV_AND_OTHERS],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": filters},
+        timeout=60,
+        check=True,
+    ).stderr
+    assert "`dev_command` is superseded" not in shown
+    assert "`asset_check_of_ours` is superseded" in shown
+    assert "another FutureWarning" in shown
+    assert "a DeprecationWarning the user asked to see" in shown
+
+
+WARNINGS_OF_DAGSTER_DEV_AND_OTHERS = """
+import warnings
+from dagster_shared.utils.warnings import supersession_warning
+supersession_warning("Function `dev_command`", "Use 'dg dev' instead.")
+supersession_warning("Function `asset_check_of_ours`", "Use something else.")
+warnings.warn("another FutureWarning", FutureWarning)
+warnings.warn("a DeprecationWarning the user asked to see", DeprecationWarning)
+"""
+
+
+def _start_ui(home, **env):
+    """`sg-pipelines ui` on free ports, once its Dagster UI answers."""
     ports = []
     for _ in range(2):
         with socket.socket() as free:
@@ -190,25 +315,14 @@ def test_sigterm_to_ui_stops_dagster_and_everything_it_started(sample_home):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, **env},
     )
     deadline = time.monotonic() + 180
     while not _answers(port):
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "the Dagster UI never answered"
         time.sleep(0.5)
-    children = psutil.Process(process.pid).children(recursive=True)
-    assert children
-
-    process.terminate()
-    _, stderr = process.communicate(timeout=120)
-
-    assert process.returncode == 143
-    assert stderr.strip().endswith("terminated: the Dagster UI and the sandbox stopped")
-    _, alive = psutil.wait_procs(children, timeout=30)
-    assert not alive, [child.pid for child in alive]
-    assert not _answers(port) and not _answers(sandbox_port)
-    with hold_demo_home(home):
-        pass  # the home's lock was released
+    return process, port, sandbox_port
 
 
 def _answers(port: int) -> bool:
