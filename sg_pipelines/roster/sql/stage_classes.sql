@@ -64,68 +64,77 @@ WITH records AS (
             ).classes AS records
         FROM read_text($files)
     )
+),
+record_fields AS (
+    SELECT
+        false AS exact,
+        page,
+        position,
+        NULL::VARCHAR AS record,
+        true AS is_record,
+        typed(r.sourcedId) AS sourced_id,
+        typed(r.status) AS status,
+        typed(r.dateLastModified) AS date_last_modified,
+        typed(r.title) AS title,
+        typed(r.classCode) AS class_code,
+        typed(r.classType) AS class_type,
+        typed(r.course.sourcedId) AS course_sourced_id,
+        typed(r.school.sourcedId) AS school_sourced_id,
+        typed(r.terms) AS terms,
+        typed(r.grades) AS grades,
+        typed_ref(r.course.sourcedId) AS course_ref,
+        typed_ref(r.school.sourcedId) AS school_ref
+    FROM records
 )
 SELECT
-    false AS exact,
-    page,
-    position,
-    NULL::VARCHAR AS record,
-    true AS is_record,
-    typed(r.sourcedId) AS sourced_id,
-    typed(r.status) AS status,
-    typed(r.dateLastModified) AS date_last_modified,
-    typed(r.title) AS title,
-    typed(r.classCode) AS class_code,
-    typed(r.classType) AS class_type,
-    typed(r.course.sourcedId) AS course_sourced_id,
-    typed(r.school.sourcedId) AS school_sourced_id,
-    typed(r.terms) AS terms,
-    typed(r.grades) AS grades,
-    typed_ref(r.course.sourcedId) AS course_ref,
-    typed_ref(r.school.sourcedId) AS school_ref,
+    *,
     -- a missing status is active, a null one refused; references it could not read as objects
-    is_read(sourced_id) AND is_read(status) AND is_known(date_last_modified)
-    AND is_known(title) AND is_known(class_code) AND is_known(class_type)
-    AND is_read(course_ref) AND is_read(school_ref)
-    AND is_known(course_sourced_id) AND is_known(school_sourced_id)
-    AND is_known(terms) AND is_known(grades)
+    is_read(sourced_id) AND is_read(status) AND is_read(course_ref) AND is_read(school_ref)
         AS certain
-FROM records;
+FROM record_fields;
 
--- the rows, from either source as `fields`
+-- the rows, from either source as `fields` (each rule computed once: a name that refers to an
+-- expression of the same SELECT would repeat the expression)
 values AS (
     SELECT *, instant_of(date_last_modified) AS instant FROM fields
+),
+rows AS (
+    SELECT
+        sourced_id.v AS sourced_id,
+        status_of(status) AS status,
+        instant AS date_last_modified,
+        title.v AS title,
+        class_code.v AS class_code,
+        class_type.v AS class_type,
+        ref_of(course_ref, course_sourced_id) AS course_sourced_id,
+        ref_of(school_ref, school_sourced_id) AS school_sourced_id,
+        to_json(ref_list_of(terms)) AS term_sourced_ids,
+        to_json(strings_of(grades)) AS grades,
+        NULL::STRUCT(field VARCHAR, reason VARCHAR)[] AS warnings,
+        NOT coalesce(
+            certain
+            AND is_record
+            AND is_sourced_id(sourced_id)
+            AND is_status(status)
+            AND is_instant(date_last_modified, instant)
+            AND is_text(title)
+            AND is_text(class_code)
+            AND is_text(class_type)
+            AND is_ref(course_ref, course_sourced_id)
+            AND is_ref(school_ref, school_sourced_id)
+            AND is_ref_list(terms)
+            AND is_strings(grades),
+            false
+        ) AS needs_model,
+        exact,
+        record AS source_record,
+        page,
+        position
+    FROM values
 )
 SELECT
-    sourced_id.v AS sourced_id,
-    status_of(status) AS status,
-    instant AS date_last_modified,
-    title.v AS title,
-    class_code.v AS class_code,
-    class_type.v AS class_type,
-    ref_of(course_ref, course_sourced_id) AS course_sourced_id,
-    ref_of(school_ref, school_sourced_id) AS school_sourced_id,
-    to_json(ref_list_of(terms)) AS term_sourced_ids,
-    to_json(strings_of(grades)) AS grades,
-    NULL::STRUCT(field VARCHAR, reason VARCHAR)[] AS warnings,
-    NOT coalesce(
-        certain
-        AND is_record
-        AND is_sourced_id(sourced_id)
-        AND is_status(status)
-        AND is_instant(date_last_modified, instant)
-        AND is_text(title)
-        AND is_text(class_code)
-        AND is_text(class_type)
-        AND is_ref(course_ref, course_sourced_id)
-        AND is_ref(school_ref, school_sourced_id)
-        AND is_ref_list(terms)
-        AND is_strings(grades),
-        false
-    ) AS needs_model,
+    * EXCLUDE (exact, source_record),
     -- a JSON null in the list arrives as SQL NULL
-    CASE WHEN needs_model AND exact THEN coalesce(record, 'null') END AS record,
-    needs_model AND NOT exact AS needs_exact,
-    page,
-    position
-FROM values
+    CASE WHEN needs_model AND exact THEN coalesce(source_record, 'null') END AS record,
+    needs_model AND NOT exact AS needs_exact
+FROM rows

@@ -69,35 +69,38 @@ WITH records AS (
             ).enrollments AS records
         FROM read_text($files)
     )
+),
+record_fields AS (
+    SELECT
+        false AS exact,
+        page,
+        position,
+        NULL::VARCHAR AS record,
+        true AS is_record,
+        typed(r.sourcedId) AS sourced_id,
+        typed(r.status) AS status,
+        typed(r.dateLastModified) AS date_last_modified,
+        typed(r."user".sourcedId) AS user_sourced_id,
+        typed(r."class".sourcedId) AS class_sourced_id,
+        typed(r.school.sourcedId) AS school_sourced_id,
+        typed(r.role) AS role,
+        typed(r."primary") AS is_primary,
+        typed(r.beginDate) AS begin_date,
+        typed(r.endDate) AS end_date,
+        typed_ref(r."user".sourcedId) AS user_ref,
+        typed_ref(r."class".sourcedId) AS class_ref,
+        typed_ref(r.school.sourcedId) AS school_ref
+    FROM records
 )
 SELECT
-    false AS exact,
-    page,
-    position,
-    NULL::VARCHAR AS record,
-    true AS is_record,
-    typed(r.sourcedId) AS sourced_id,
-    typed(r.status) AS status,
-    typed(r.dateLastModified) AS date_last_modified,
-    typed(r."user".sourcedId) AS user_sourced_id,
-    typed(r."class".sourcedId) AS class_sourced_id,
-    typed(r.school.sourcedId) AS school_sourced_id,
-    typed(r.role) AS role,
-    typed(r."primary") AS is_primary,
-    typed(r.beginDate) AS begin_date,
-    typed(r.endDate) AS end_date,
-    typed_ref(r."user".sourcedId) AS user_ref,
-    typed_ref(r."class".sourcedId) AS class_ref,
-    typed_ref(r.school.sourcedId) AS school_ref,
+    *,
     -- a missing status is active, a null one refused; references it could not read as objects
-    is_read(sourced_id) AND is_read(status) AND is_known(date_last_modified)
-    AND is_read(user_ref) AND is_read(class_ref) AND is_read(school_ref)
-    AND is_known(user_sourced_id) AND is_known(class_sourced_id) AND is_known(school_sourced_id)
-    AND is_known(role) AND is_known(is_primary) AND is_known(begin_date) AND is_known(end_date)
-        AS certain
-FROM records;
+    is_read(sourced_id) AND is_read(status)
+    AND is_read(user_ref) AND is_read(class_ref) AND is_read(school_ref) AS certain
+FROM record_fields;
 
--- the rows, from either source as `fields`
+-- the rows, from either source as `fields` (each rule computed once: a name that refers to an
+-- expression of the same SELECT would repeat the expression)
 values AS (
     SELECT
         *,
@@ -106,42 +109,49 @@ values AS (
         date_of(begin_date) AS begin_day,
         date_of(end_date) AS end_day
     FROM fields
+),
+rows AS (
+    SELECT
+        sourced_id.v AS sourced_id,
+        status_of(status) AS status,
+        instant AS date_last_modified,
+        user_id AS user_sourced_id,
+        ref_of(class_ref, class_sourced_id) AS class_sourced_id,
+        ref_of(school_ref, school_sourced_id) AS school_sourced_id,
+        role.v AS role,
+        flag_of(is_primary) AS is_primary,
+        begin_day AS begin_date,
+        end_day AS end_date,
+        list_concat(
+            warning(date_warns(begin_date, begin_day), 'beginDate',
+                    'not an ISO YYYY-MM-DD date; stored as null'),
+            warning(date_warns(end_date, end_day), 'endDate',
+                    'not an ISO YYYY-MM-DD date; stored as null')
+        ) AS warnings,
+        NOT coalesce(
+            certain
+            AND is_record
+            AND is_sourced_id(sourced_id)
+            AND is_status(status)
+            AND is_instant(date_last_modified, instant)
+            AND is_ref(user_ref, user_sourced_id) AND user_id IS NOT NULL
+            AND is_ref(class_ref, class_sourced_id)
+            AND is_ref(school_ref, school_sourced_id)
+            AND is_text(role)
+            AND is_flag(is_primary)
+            AND is_date(begin_date, begin_day)
+            AND is_date(end_date, end_day),
+            false
+        ) AS needs_model,
+        exact,
+        record AS source_record,
+        page,
+        position
+    FROM values
 )
 SELECT
-    sourced_id.v AS sourced_id,
-    status_of(status) AS status,
-    instant AS date_last_modified,
-    user_id AS user_sourced_id,
-    ref_of(class_ref, class_sourced_id) AS class_sourced_id,
-    ref_of(school_ref, school_sourced_id) AS school_sourced_id,
-    role.v AS role,
-    flag_of(is_primary) AS is_primary,
-    begin_day AS begin_date,
-    end_day AS end_date,
-    list_concat(
-        warning(date_warns(begin_date, begin_day), 'beginDate',
-                'not an ISO YYYY-MM-DD date; stored as null'),
-        warning(date_warns(end_date, end_day), 'endDate',
-                'not an ISO YYYY-MM-DD date; stored as null')
-    ) AS warnings,
-    NOT coalesce(
-        certain
-        AND is_record
-        AND is_sourced_id(sourced_id)
-        AND is_status(status)
-        AND is_instant(date_last_modified, instant)
-        AND is_ref(user_ref, user_sourced_id) AND user_id IS NOT NULL
-        AND is_ref(class_ref, class_sourced_id)
-        AND is_ref(school_ref, school_sourced_id)
-        AND is_text(role)
-        AND is_flag(is_primary)
-        AND is_date(begin_date, begin_day)
-        AND is_date(end_date, end_day),
-        false
-    ) AS needs_model,
+    * EXCLUDE (exact, source_record),
     -- a JSON null in the list arrives as SQL NULL
-    CASE WHEN needs_model AND exact THEN coalesce(record, 'null') END AS record,
-    needs_model AND NOT exact AS needs_exact,
-    page,
-    position
-FROM values
+    CASE WHEN needs_model AND exact THEN coalesce(source_record, 'null') END AS record,
+    needs_model AND NOT exact AS needs_exact
+FROM rows

@@ -136,26 +136,15 @@ CREATE OR REPLACE TEMP MACRO is_emis_student_id(f) AS
     CASE WHEN f.k IS DISTINCT FROM 'VARCHAR' THEN true ELSE is_plain(f) END;
 
 -- The fast source reads a page once into typed fields, each value as its JSON text (NULL when
--- the key is missing or null). typed() makes that the field the exact source would have made,
--- but for numbers: json_type tells integers from doubles and the rules depend on it, so a
--- number's kind is left unknown ('NUMBER') and its record read again by the exact source.
-CREATE OR REPLACE TEMP MACRO typed(j) AS {
-    -- only a string needs reading: any other value's text is what json_extract_string gives
-    'v': CASE WHEN starts_with(j::VARCHAR, '"') THEN j->>'$' ELSE j::VARCHAR END,
-    'k': CASE WHEN j IS NOT NULL THEN CASE left(j::VARCHAR, 1)
-        WHEN '"' THEN 'VARCHAR' WHEN '{' THEN 'OBJECT' WHEN '[' THEN 'ARRAY'
-        WHEN 't' THEN 'BOOLEAN' WHEN 'f' THEN 'BOOLEAN' ELSE 'NUMBER'
-    END END
-};
+-- the key is missing or null); typed() makes that the field the exact source would have made,
+-- with the same value and JSON type, but for a null, which it sees as a missing key.
+CREATE OR REPLACE TEMP MACRO typed(j) AS {'v': j->>'$', 'k': json_type(j)};
 
 -- a GUID reference the fast source read as an object with a non-null sourcedId; anything else
 -- (a bare string, null, no sourcedId) is unknown to it
 CREATE OR REPLACE TEMP MACRO typed_ref(sourced_id) AS
     {'v': NULL::VARCHAR, 'k': CASE WHEN sourced_id IS NOT NULL THEN 'OBJECT' END};
 
--- a field the fast source read as the exact one would: not a number (see typed)
-CREATE OR REPLACE TEMP MACRO is_known(f) AS f.k IS DISTINCT FROM 'NUMBER';
-
 -- a field the fast source read with certainty where a missing key and a null differ to the
--- rules (the fast source sees both as NULL): one it read with a value, as a string
-CREATE OR REPLACE TEMP MACRO is_read(f) AS f.k IS NOT NULL AND is_known(f)
+-- rules (it sees both as NULL): one it read with a value
+CREATE OR REPLACE TEMP MACRO is_read(f) AS f.k IS NOT NULL

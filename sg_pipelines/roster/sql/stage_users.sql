@@ -35,7 +35,7 @@ paths AS (
         json_type(record, user_paths()) AS k
     FROM records
 ),
-fields AS (
+record_fields AS (
     SELECT
         record,
         position,
@@ -88,7 +88,7 @@ lists AS (
             AS user_id_values,
         CASE WHEN user_ids.k = 'ARRAY' THEN json_type(user_ids.v, '$[*].identifier') END
             AS user_id_value_kinds
-    FROM fields
+    FROM record_fields
 )
 SELECT
     true AS exact,
@@ -133,7 +133,7 @@ WITH records AS (
         FROM read_text($files)
     )
 ),
-fields AS (
+record_fields AS (
     SELECT
         page,
         position,
@@ -178,9 +178,13 @@ items AS (
         CASE WHEN agents.k = 'ARRAY'
             THEN from_json(agents.v, '[{"sourcedId": "JSON"}]') END AS agent_items,
         CASE WHEN metadata.k = 'OBJECT'
-            THEN from_json(metadata.v, '{"ic": {"emisStudentId": "JSON", "stateId": "JSON"}}')
+            THEN from_json(metadata.v, '{"ic": {"emisStudentId": "JSON", "stateId": "JSON"}}').ic
         END AS ic
-    FROM fields
+    FROM record_fields
+),
+ids AS (
+    SELECT *, typed(ic.emisStudentId) AS emis_student_id, typed(ic.stateId) AS state_id
+    FROM items
 )
 SELECT
     false AS exact,
@@ -196,8 +200,6 @@ SELECT
         ELSE preferred_first_name END AS preferred_first_name,
     CASE WHEN preferred_last_name.k IS NULL THEN preferred_family_name
         ELSE preferred_last_name END AS preferred_last_name,
-    typed(ic.ic.emisStudentId) AS emis_student_id,
-    typed(ic.ic.stateId) AS state_id,
     [item.role->>'$' FOR item IN role_items] AS role_names,
     [item.roleType->>'$' FOR item IN role_items] AS role_types,
     [item.type->>'$' FOR item IN user_id_items] AS user_id_types,
@@ -223,85 +225,86 @@ SELECT
     CASE WHEN user_ids.k IN ('OBJECT', 'ARRAY') THEN raw_user_ids END AS user_ids_json,
     CASE WHEN metadata.k IN ('OBJECT', 'ARRAY') THEN raw_metadata END AS metadata_json,
     -- a missing status is active, a null one refused; a missing first spelling of a preferred
-    -- name gives way to the second, a null one does not
-    is_read(sourced_id) AND is_read(status) AND is_known(date_last_modified)
+    -- name gives way to the second, a null one does not; a primaryOrg not read as an object
+    is_read(sourced_id) AND is_read(status)
     AND (is_read(preferred_first_name) OR preferred_given_name.k IS NULL)
     AND (is_read(preferred_last_name) OR preferred_family_name.k IS NULL)
-    AND is_known(enabled_user) AND is_known(given_name) AND is_known(family_name)
-    AND is_known(middle_name) AND is_known(preferred_given_name)
-    AND is_known(preferred_middle_name) AND is_known(preferred_family_name)
-    AND is_known(username) AND is_known(identifier) AND is_known(email) AND is_known(sms)
-    AND is_known(phone) AND is_known(user_master_identifier) AND is_known(roles)
-    AND is_read(primary_org) AND is_known(primary_org_sourced_id)
-    AND is_known(agents) AND is_known(grades) AND is_known(user_ids) AND is_known(metadata)
-    AND is_known(typed(ic.ic.emisStudentId)) AND is_known(typed(ic.ic.stateId)) AS certain
-FROM items;
+    AND is_read(primary_org) AS certain
+FROM ids;
 
--- the rows, from either source as `fields`
+-- the rows, from either source as `fields` (each rule computed once: a name that refers to an
+-- expression of the same SELECT would repeat the expression)
 values AS (
     SELECT
         *,
         instant_of(date_last_modified) AS instant,
         emis_student_id_of(emis_student_id) AS emis
     FROM fields
+),
+rows AS (
+    SELECT
+        sourced_id.v AS sourced_id,
+        status_of(status) AS status,
+        instant AS date_last_modified,
+        flag_of(enabled_user) AS enabled_user,
+        given_name.v AS given_name,
+        family_name.v AS family_name,
+        middle_name.v AS middle_name,
+        preferred_first_name.v AS preferred_first_name,
+        preferred_middle_name.v AS preferred_middle_name,
+        preferred_last_name.v AS preferred_last_name,
+        username.v AS username,
+        identifier.v AS identifier,
+        email.v AS email,
+        sms.v AS sms,
+        phone.v AS phone,
+        user_master_identifier.v AS user_master_identifier,
+        coalesce(role_names[list_position(role_types, 'primary')], role_names[1]) AS primary_role,
+        coalesce(roles_json, '[]') AS roles,
+        to_json(coalesce(role_names, [])) AS role_names,
+        ref_of(primary_org, primary_org_sourced_id) AS primary_org_sourced_id,
+        to_json(agent_ids) AS agent_sourced_ids,
+        to_json(strings_of(grades)) AS grades,
+        user_ids_json AS user_ids,
+        metadata_json AS metadata,
+        emis AS emis_student_id,
+        CASE WHEN coalesce(state_id.v, '') <> '' THEN state_id.v ELSE [
+            user_id_values[i] FOR i IN range(1, len(user_id_values) + 1)
+            IF lower(user_id_types[i]) = 'stateid' AND user_id_values[i] <> ''
+        ][1] END AS state_id,
+        warning(emis_student_id_warns(emis_student_id, emis), 'emisStudentId',
+                'not up to 9 digits; stored as null') AS warnings,
+        NOT coalesce(
+            certain
+            AND is_record
+            AND is_sourced_id(sourced_id)
+            AND is_status(status)
+            AND is_instant(date_last_modified, instant)
+            AND is_flag(enabled_user)
+            AND is_text(given_name) AND is_text(family_name) AND is_text(middle_name)
+            AND is_text(preferred_first_name) AND is_text(preferred_middle_name)
+            AND is_text(preferred_last_name) AND is_text(username) AND is_text(identifier)
+            AND is_text(email) AND is_text(sms) AND is_text(phone)
+            AND is_text(user_master_identifier)
+            AND roles_ok
+            AND is_ref(primary_org, primary_org_sourced_id)
+            AND agents_ok
+            AND is_strings(grades)
+            AND user_ids_ok
+            AND is_object(metadata)
+            AND is_emis_student_id(emis_student_id)
+            AND (state_id.k IS NULL OR state_id.k IN ('NULL', 'VARCHAR', 'UBIGINT', 'BIGINT')),
+            false
+        ) AS needs_model,
+        exact,
+        record AS source_record,
+        page,
+        position
+    FROM values
 )
 SELECT
-    sourced_id.v AS sourced_id,
-    status_of(status) AS status,
-    instant AS date_last_modified,
-    flag_of(enabled_user) AS enabled_user,
-    given_name.v AS given_name,
-    family_name.v AS family_name,
-    middle_name.v AS middle_name,
-    preferred_first_name.v AS preferred_first_name,
-    preferred_middle_name.v AS preferred_middle_name,
-    preferred_last_name.v AS preferred_last_name,
-    username.v AS username,
-    identifier.v AS identifier,
-    email.v AS email,
-    sms.v AS sms,
-    phone.v AS phone,
-    user_master_identifier.v AS user_master_identifier,
-    coalesce(role_names[list_position(role_types, 'primary')], role_names[1]) AS primary_role,
-    coalesce(roles_json, '[]') AS roles,
-    to_json(coalesce(role_names, [])) AS role_names,
-    ref_of(primary_org, primary_org_sourced_id) AS primary_org_sourced_id,
-    to_json(agent_ids) AS agent_sourced_ids,
-    to_json(strings_of(grades)) AS grades,
-    user_ids_json AS user_ids,
-    metadata_json AS metadata,
-    emis AS emis_student_id,
-    CASE WHEN coalesce(state_id.v, '') <> '' THEN state_id.v ELSE [
-        user_id_values[i] FOR i IN range(1, len(user_id_values) + 1)
-        IF lower(user_id_types[i]) = 'stateid' AND user_id_values[i] <> ''
-    ][1] END AS state_id,
-    warning(emis_student_id_warns(emis_student_id, emis), 'emisStudentId',
-            'not up to 9 digits; stored as null') AS warnings,
-    NOT coalesce(
-        certain
-        AND is_record
-        AND is_sourced_id(sourced_id)
-        AND is_status(status)
-        AND is_instant(date_last_modified, instant)
-        AND is_flag(enabled_user)
-        AND is_text(given_name) AND is_text(family_name) AND is_text(middle_name)
-        AND is_text(preferred_first_name) AND is_text(preferred_middle_name)
-        AND is_text(preferred_last_name) AND is_text(username) AND is_text(identifier)
-        AND is_text(email) AND is_text(sms) AND is_text(phone)
-        AND is_text(user_master_identifier)
-        AND roles_ok
-        AND is_ref(primary_org, primary_org_sourced_id)
-        AND agents_ok
-        AND is_strings(grades)
-        AND user_ids_ok
-        AND is_object(metadata)
-        AND is_emis_student_id(emis_student_id)
-        AND (state_id.k IS NULL OR state_id.k IN ('NULL', 'VARCHAR', 'UBIGINT', 'BIGINT')),
-        false
-    ) AS needs_model,
+    * EXCLUDE (exact, source_record),
     -- a JSON null in the list arrives as SQL NULL
-    CASE WHEN needs_model AND exact THEN coalesce(record, 'null') END AS record,
-    needs_model AND NOT exact AS needs_exact,
-    page,
-    position
-FROM values
+    CASE WHEN needs_model AND exact THEN coalesce(source_record, 'null') END AS record,
+    needs_model AND NOT exact AS needs_exact
+FROM rows
