@@ -19,6 +19,8 @@ import json
 import queue
 import re
 import tempfile
+import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -116,13 +118,26 @@ def stage_pages(
     return stage_uncertain(conn, collection, sync_id, now)
 
 
+# the connections (and cursors) that have the macros of each staging file, so that they are
+# defined once per connection: defining them all costs more than staging a small delta
+_with_macros: dict[str, weakref.WeakSet[duckdb.DuckDBPyConnection]] = defaultdict(weakref.WeakSet)
+_macros_lock = threading.Lock()
+
+
 def define_staging_macros(conn: duckdb.DuckDBPyConnection, collection: Collection) -> None:
-    """The field rules and the collection's macros, on the cursor that runs its staging query
-    (macros are temporary: each cursor has its own)."""
-    for statement in statements("stage_rules"):
-        conn.execute(statement)
-    for statement in statements(collection.staging_query)[:-3]:
-        conn.execute(statement)
+    """The field rules and the collection's macros, on the connection or cursor that runs its
+    staging query (macros are temporary: each cursor has its own), once per connection."""
+    for name, macros in (
+        ("stage_rules", statements("stage_rules")),
+        (collection.staging_query, statements(collection.staging_query)[:-3]),
+    ):
+        with _macros_lock:
+            if conn in _with_macros[name]:
+                continue
+        for statement in macros:
+            conn.execute(statement)
+        with _macros_lock:
+            _with_macros[name].add(conn)
 
 
 def insert_pages(
@@ -134,6 +149,27 @@ def insert_pages(
         f"INSERT INTO {collection.staging_table} BY NAME {staging_query(collection, exact=False)}",
         {"files": [str(page.path) for page in pages]},
     )
+
+
+def stage_batch(
+    conn: duckdb.DuckDBPyConnection, collection: Collection, pages: Sequence[PageFile]
+) -> None:
+    """`insert_pages` on a connection or cursor, then delete the page files, but for those
+    holding `needs_exact` records, which `restage_exact` reads."""
+    define_staging_macros(conn, collection)
+    insert_pages(conn, collection, pages)
+    files = [str(page.path) for page in pages]
+    uncertain = {
+        page
+        for (page,) in conn.execute(
+            f"SELECT DISTINCT page FROM {collection.staging_table}"
+            " WHERE needs_exact AND list_contains(?, page)",
+            [files],
+        ).fetchall()
+    }
+    for page in pages:
+        if str(page.path) not in uncertain:
+            page.path.unlink()
 
 
 def staging_query(collection: Collection, *, exact: bool) -> str:
@@ -229,23 +265,11 @@ class BatchStaging:
         self._pending.append(self._pool.submit(self._stage, list(pages)))
 
     def _stage(self, pages: list[PageFile]) -> None:
-        files = [str(page.path) for page in pages]
         cursor = self._idle.get()
         try:
-            insert_pages(cursor, self.collection, pages)
-            uncertain = {
-                page
-                for (page,) in cursor.execute(
-                    f"SELECT DISTINCT page FROM {self.collection.staging_table}"
-                    " WHERE needs_exact AND list_contains(?, page)",
-                    [files],
-                ).fetchall()
-            }
+            stage_batch(cursor, self.collection, pages)
         finally:
             self._idle.put(cursor)
-        for page in pages:
-            if str(page.path) not in uncertain:
-                page.path.unlink()
 
     def _open_cursor(self) -> duckdb.DuckDBPyConnection:
         (time_zone,) = self.conn.execute("SELECT current_setting('TimeZone')").fetchall()[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -33,6 +33,7 @@ from sg_pipelines.roster.staging import (
     ensure_schema,
     record_staged_warnings,
     restage_exact,
+    stage_batch,
     stage_pages,
     stage_uncertain,
 )
@@ -277,14 +278,22 @@ def _stage(
         return
 
     batch: list[PageFile] = []
-    with BatchStaging(conn, collection, workers=collection.staging_workers) as staging:
+    with ExitStack() as stack:
+        staging: BatchStaging | None = None
         for page in pull:
             batch.append(page)
             if sum(item.size for item in batch) >= BATCH_BYTES:  # a batch is a few pages
+                if staging is None:
+                    staging = stack.enter_context(
+                        BatchStaging(conn, collection, workers=collection.staging_workers)
+                    )
                 staging.submit(batch)
                 batch = []
-        if batch:
+        if batch and staging is not None:
             staging.submit(batch)
+        elif batch:
+            # a pull of one small batch (a delta) is staged here: no workers to start
+            stage_batch(conn, collection, batch)
     by_exact = restage_exact(conn, collection)
     by_model = stage_uncertain(conn, collection, run.sync_id, run.started_at)
     record_staged_warnings(conn, collection, run.sync_id, run.started_at)
