@@ -24,7 +24,9 @@ from sg_pipelines.roster.parsing import parse_records
 from sg_pipelines.roster.staging import (
     BatchStaging,
     create_staging,
+    define_staging_macros,
     ensure_schema,
+    insert_pages,
     record_staged_warnings,
     stage_pages,
     stage_uncertain,
@@ -159,6 +161,56 @@ def test_a_generated_district_stays_on_the_sql_path(conn, collection):
     assert_paths_agree(conn, collection, records, canonical=True)
 
 
+@pytest.mark.parametrize("collection", [ENROLLMENTS, USERS, DEMOGRAPHICS, CLASSES])
+def test_a_generated_district_is_read_once_by_the_fast_source(conn, collection):
+    district = generate_district(20, 7)
+    records = [district.get(collection.name, id) for id in district.sorted_ids(collection.name)]
+
+    create_staging(conn, collection)
+    with PageFiles(collection) as page_files:
+        page = page_files([json.dumps({collection.envelope: records}).encode()])
+        define_staging_macros(conn, collection)
+        insert_pages(conn, collection, [page])
+    staged, read_again = conn.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE needs_exact) FROM {collection.staging_table}"
+    ).fetchall()[0]
+
+    assert (staged, read_again) == (len(records), 0)
+
+
+ORG_REF = {"sourcedId": "sch-1", "type": "org"}
+UNCERTAIN_TO_THE_FAST_SOURCE = [
+    # a missing status is active, a null one refused: both are NULL to the fast source
+    (ENROLLMENTS, {k: v for k, v in enrollment("e-1", "u-1").items() if k != "status"}),
+    (ENROLLMENTS, enrollment("e-1", "u-1", status=None)),
+    # references it reads only as objects with a sourcedId
+    (ENROLLMENTS, enrollment("e-1", "u-1", user="u-1")),
+    (ENROLLMENTS, enrollment("e-1", "u-1", school=None)),
+    (ENROLLMENTS, enrollment("e-1", "u-1", **{"class": {"type": "class"}})),
+    # the first spelling of a preferred name, null, against the second
+    (USERS, user("u-1", primaryOrg=ORG_REF, preferredFirstName=None, preferredGivenName="Al")),
+    (USERS, user("u-1", primaryOrg=ORG_REF, preferredLastName=None, preferredFamilyName="Sm")),
+    (USERS, user("u-1")),  # no primaryOrg
+    (CLASSES, {"sourcedId": "c-1", "status": "active", "school": "sch-1"}),
+    (DEMOGRAPHICS, {"sourcedId": "d-1"}),
+]
+
+
+@pytest.mark.parametrize(("collection", "record"), UNCERTAIN_TO_THE_FAST_SOURCE)
+def test_records_the_fast_source_cannot_be_sure_of_are_read_again_exactly(conn, collection, record):
+    create_staging(conn, collection)
+    with PageFiles(collection) as page_files:
+        page = page_files([json.dumps({collection.envelope: [record]}).encode()])
+        define_staging_macros(conn, collection)
+        insert_pages(conn, collection, [page])
+    (read_again,) = conn.execute(
+        f"SELECT count(*) FILTER (WHERE needs_exact) FROM {collection.staging_table}"
+    ).fetchall()[0]
+
+    assert read_again == 1
+    assert_paths_agree(conn, collection, [record], canonical=False)
+
+
 CANONICAL_USERS = [
     user("u-1"),
     *(user("u-1", enabledUser=value) for value, _ in FLAGS),
@@ -242,6 +294,14 @@ def test_canonical_users_are_staged_by_sql_as_the_model_would(conn, record):
 
 @pytest.mark.parametrize("record", UNUSUAL_USERS)
 def test_unusual_users_are_imported_or_quarantined_as_the_model_would(conn, record):
+    assert_paths_agree(conn, USERS, [record], canonical=False)
+
+
+@pytest.mark.parametrize("record", CANONICAL_USERS + UNUSUAL_USERS)
+def test_users_with_a_primary_org_are_staged_as_the_model_would(conn, record):
+    # the generic test users have no primaryOrg, which the fast source leaves to the exact one
+    if isinstance(record, dict) and "primaryOrg" not in record:
+        record = {**record, "primaryOrg": ORG_REF}
     assert_paths_agree(conn, USERS, [record], canonical=False)
 
 
