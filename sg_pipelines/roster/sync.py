@@ -444,11 +444,17 @@ def merge_sql(collection: Collection, *, dedupe: bool = True, rewrite: bool = Fa
     replacements = ",\n    ".join(
         f"staged.{name} AS {name}" for name in collection.columns if name != "sourced_id"
     )
-    kept = [name for name in collection.columns if name not in ("sourced_id", "date_last_modified")]
-    unchanged = "\n        AND ".join(
-        f"current.{name} IS NOT DISTINCT FROM staged.{name}" for name in kept
-    )
     update, insert = statements("merge")
+    if rewrite:
+        *rewrite_rows, drop = statements("merge_rewrite")
+        ordered = [*rewrite_rows, insert, drop]
+        absent = "sourced_id NOT IN (SELECT sourced_id FROM roster_rewritten)"
+    else:
+        ordered = [update, insert]
+        absent = (
+            f"NOT EXISTS (SELECT 1 FROM {collection.table} AS current"
+            " WHERE current.sourced_id = staged.sourced_id)"
+        )
     return [
         statement.format(
             table=collection.table,
@@ -457,10 +463,10 @@ def merge_sql(collection: Collection, *, dedupe: bool = True, rewrite: bool = Fa
             staged_columns=staged,
             updates=updates,
             replacements=replacements,
-            unchanged=unchanged,
             dedupe=LATEST_PER_SOURCED_ID if dedupe else "",
+            absent=absent,
         )
-        for statement in [*(statements("merge_rewrite") if rewrite else [update]), insert]
+        for statement in ordered
     ]
 
 

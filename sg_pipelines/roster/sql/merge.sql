@@ -2,6 +2,8 @@
 -- there, then insert the new ones. Two plain statements in the caller's transaction hold far
 -- less memory than one INSERT ... ON CONFLICT DO UPDATE over the whole collection.
 -- When only a few rows are staged (a delta), sync.py runs merge_rewrite.sql instead of the UPDATE.
+-- {absent} picks the staged rows the table lacks: by a look in the table, or after the rewrite
+-- by the rows it found there.
 -- Table and column names are filled in from the collection definition (collections.py),
 -- values are parameters: $sync_id, $now.
 -- Staged rows are de-duplicated on sourced_id, keeping the latest dateLastModified ({dedupe} is
@@ -38,4 +40,4 @@ SELECT
     CASE WHEN status = 'active' THEN NULL ELSE 'tobedeleted' END,
     $sync_id
 FROM (SELECT {staged_columns} FROM {staging_table} {dedupe}) AS staged
-WHERE NOT EXISTS (SELECT 1 FROM {table} AS current WHERE current.sourced_id = staged.sourced_id)
+WHERE {absent}

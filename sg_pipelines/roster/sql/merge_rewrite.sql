@@ -1,12 +1,13 @@
 -- The rows already in the table, when only a few of them are staged (a delta): rewritten whole
 -- instead of updated in place. DuckDB updates a column vector by vector, so an UPDATE of 1% of
--- the rows, spread over the table, costs about as much as one of every row; deleting those rows
--- and appending them again touches only them. Filled in and run instead of the UPDATE of
+-- the rows, spread over the table, costs about as much as one of every row, and the checkpoint
+-- after it rewrites those columns of every row group; deleting those rows and appending them
+-- again touches only them. That holds even when only dateLastModified moved (the provider
+-- touched a record): a narrow UPDATE of the stamp was cheaper as a statement, and cost more
+-- than the whole rewrite at the next checkpoint. Filled in and run instead of the UPDATE of
 -- merge.sql, by the same rules; columns the sync does not own (`stale`) are carried over.
--- A row that stays active with every other value as it was (only dateLastModified moved,
--- as when the provider touches a record) is not rewritten: it gets its new dateLastModified,
--- last_seen_at and last_sync_id by an UPDATE of just those columns, which costs a fraction of
--- the rewrite and leaves the primary-key index alone.
+-- The rows there are found by one join; their row ids then stand for them, and the staged rows
+-- that matched none are the new ones, so no other statement scans the table.
 
 CREATE OR REPLACE TEMP TABLE roster_rewritten AS
 SELECT current.* REPLACE (
@@ -25,27 +26,15 @@ SELECT current.* REPLACE (
     END AS deactivation_reason,
     $sync_id AS last_sync_id
 ),
-    coalesce(
-        staged.status = 'active' AND current.is_active
-        AND current.deactivated_at IS NULL AND current.deactivation_reason IS NULL
-        AND {unchanged},
-        false
-    ) AS only_stamped
+    current.rowid AS row_id
 FROM {table} AS current
 JOIN (SELECT {staged_columns} FROM {staging_table} {dedupe}) AS staged
     ON current.sourced_id = staged.sourced_id;
 
-UPDATE {table} AS current
-SET
-    date_last_modified = stamped.date_last_modified,
-    last_seen_at = $now,
-    last_sync_id = $sync_id
-FROM (SELECT sourced_id, date_last_modified FROM roster_rewritten WHERE only_stamped) AS stamped
-WHERE current.sourced_id = stamped.sourced_id;
+DELETE FROM {table} WHERE rowid IN (SELECT row_id FROM roster_rewritten);
 
-DELETE FROM {table}
-WHERE sourced_id IN (SELECT sourced_id FROM roster_rewritten WHERE NOT only_stamped);
+INSERT INTO {table} SELECT * EXCLUDE (row_id) FROM roster_rewritten;
 
-INSERT INTO {table} SELECT * EXCLUDE (only_stamped) FROM roster_rewritten WHERE NOT only_stamped;
+-- (merge.sql's INSERT of the new rows runs here, before the DROP)
 
 DROP TABLE roster_rewritten
