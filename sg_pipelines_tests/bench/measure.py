@@ -2,9 +2,10 @@
 
 Each contender gets its own interpreter so that its peak resident memory is its own: the parent
 reaps the child with `os.wait4`, whose resource usage holds the child's high-water mark
-(`ru_maxrss`, KiB on Linux). Wall time is measured by the child around the work itself, so
-interpreter start-up and imports are not counted; they do count toward peak memory, as they
-would in a Dagster run process.
+(`ru_maxrss`, KiB on Linux). Wall time and CPU time are measured by the child around the work
+itself, so interpreter start-up and imports are not counted; they do count toward peak memory,
+as they would in a Dagster run process. The sandbox's CPU time over the child's run is read
+from its process, so each contender's whole cost to the machine shows next to its wall time.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 
 CONTENDER_MODULE = "sg_pipelines_tests.bench.contender"
 
@@ -38,8 +40,9 @@ class Target:
 
 @dataclass
 class Measurement:
-    """What one contender did: rows per collection, wall seconds and peak RSS, and what the
-    sandbox saw of it: collection requests, the most in flight at once, and its busy seconds."""
+    """What one contender did: rows per collection, wall seconds, CPU seconds and peak RSS, and
+    what the sandbox saw of it: collection requests, the most in flight at once, its busy
+    seconds and the CPU seconds it spent meanwhile."""
 
     contender: str
     records: dict[str, int]
@@ -48,6 +51,8 @@ class Measurement:
     requests: int
     max_in_flight: int
     server_seconds: float
+    cpu_seconds: float = 0.0
+    server_cpu_seconds: float = 0.0
     details: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -60,7 +65,12 @@ class Measurement:
 
 
 def run_contender(
-    contender: str, target: Target, workdir: Path, *, profile: Path | None = None
+    contender: str,
+    target: Target,
+    workdir: Path,
+    *,
+    profile: Path | None = None,
+    server_pid: int | None = None,
 ) -> Measurement:
     """Run `contender` (floor, sync, delta or dlt) in a child process and measure it.
 
@@ -71,6 +81,7 @@ def run_contender(
             so a `delta` run after a `sync` run in the same workdir is a true delta).
         profile: when given, the child runs under py-spy (from the venv) and writes its samples
             here: a flame graph for `.svg`, collapsed stacks (`--format raw`) otherwise.
+        server_pid: the sandbox's process, whose CPU time over the child's run is measured.
     """
     with tempfile.NamedTemporaryFile(suffix=".json", dir=workdir, delete=False) as handle:
         result_path = Path(handle.name)
@@ -98,9 +109,12 @@ def run_contender(
 
     httpx.delete(f"{target.root_url}/sandbox/requests", timeout=30).raise_for_status()
 
+    server = psutil.Process(server_pid) if server_pid is not None else None
+    server_before = _cpu(server)
     # wait4 rather than Popen.wait: only wait4 hands back this child's own rusage.
     child = subprocess.Popen(command)
     _, status, usage = os.wait4(child.pid, 0)
+    server_cpu = _cpu(server) - server_before
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise RuntimeError(f"contender {contender} exited with {child.returncode}")
@@ -117,5 +131,14 @@ def run_contender(
         requests=len(pages),
         max_in_flight=served["max_concurrency"],
         server_seconds=sum(entry["duration_seconds"] for entry in pages),
+        cpu_seconds=result.get("cpu_seconds", 0.0),
+        server_cpu_seconds=server_cpu,
         details=result.get("details", {}),
     )
+
+
+def _cpu(process: psutil.Process | None) -> float:
+    if process is None:
+        return 0.0
+    times = process.cpu_times()
+    return times.user + times.system

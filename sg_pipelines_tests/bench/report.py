@@ -161,9 +161,9 @@ def render(run: Run, when: datetime | None = None) -> str:
         f"- Paging: {run.page_size:,} records a page, {run.concurrency} requests at a time",
         f"- Delta: {run.changed:,} records changed before the delta sync",
         "",
-        "| Contender | Records | Wall s | Records/s | Peak MB | Ratio to floor | Requests "
-        "| Most in flight | Server ms/page |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Contender | Records | Wall s | Records/s | Peak MB | Ratio to floor | CPU s "
+        "| Sandbox CPU s | Requests | Most in flight | Server ms/page |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, label in LABELS.items():
         found = run.measurements.get(key)
@@ -176,6 +176,7 @@ def render(run: Run, when: datetime | None = None) -> str:
         lines.append(
             f"| {label} | {found.total_records:,} | {found.seconds:.2f}{spread} "
             f"| {found.records_per_second:,.0f} | {found.peak_rss_mb:.0f} | {ratio} "
+            f"| {found.cpu_seconds:.1f} | {found.server_cpu_seconds:.1f} "
             f"| {found.requests:,} | {found.max_in_flight} | {page_ms:.0f} |"
         )
 
@@ -185,6 +186,9 @@ def render(run: Run, when: datetime | None = None) -> str:
         lines.append(f"| {wanted} | {measured} | {verdict} |")
 
     lines += ["", *NOTES]
+    budget = cpu_budget(run)
+    if budget:
+        lines.append(budget)
     sync = run.measurements.get("sync")
     if sync and "pull_seconds" in sync.details:
         pulls: dict[str, float] = sync.details["pull_seconds"]  # type: ignore[assignment]
@@ -195,6 +199,26 @@ def render(run: Run, when: datetime | None = None) -> str:
             f"merging and bookkeeping {rest:.1f}."
         )
     return "\n".join(lines) + "\n"
+
+
+def cpu_budget(run: Run) -> str | None:
+    """What the floor leaves of the machine for the sync's own work, within the floor target."""
+    floor, sync = run.measurements.get("floor"), run.measurements.get("sync")
+    if not (floor and sync and floor.seconds):
+        return None
+    cores = os.cpu_count() or 1
+    offered = cores * FLOOR_RATIO_TARGET * floor.seconds
+    busy = (floor.cpu_seconds + floor.server_cpu_seconds) / (cores * floor.seconds)
+    return (
+        f"- CPU s is the contender's own process (every thread), Sandbox CPU s the sandbox's "
+        f"over the same run. The floor kept {busy:.0%} of the {cores} cores busy. Within "
+        f"{FLOOR_RATIO_TARGET}x of the floor the machine offers {offered:.1f} CPU-seconds; "
+        f"serving the pages takes the sandbox about {floor.server_cpu_seconds:.1f} of them, "
+        f"which leaves {offered - floor.server_cpu_seconds:.1f} for all the sync does: fetching "
+        f"({floor.cpu_seconds:.1f} s in the floor's client), then parsing, validating, staging "
+        f"and writing {sync.total_records:,} records. The full sync's process used "
+        f"{sync.cpu_seconds:.1f}."
+    )
 
 
 def _largest(measurements: dict[str, Measurement]) -> Measurement:

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from sg_pipelines.roster.collections import COLLECTIONS
+from sg_pipelines.sandbox.runner import SandboxProcess
 from sg_pipelines_tests.bench import sandbox_launcher
 from sg_pipelines_tests.bench.measure import Measurement, Target, run_contender
 from sg_pipelines_tests.bench.report import Run, render, write_section
@@ -78,13 +79,13 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> Run:
         )
         for contender in contenders:
             repeat = 1 if contender == "dlt" else max(args.repeat, 1)
-            measurements[contender] = _fastest(contender, target, workdir, repeat)
+            measurements[contender] = _fastest(contender, target, workdir, repeat, sandbox)
 
         # the delta runs on the warehouse of the fastest full sync
         changed = sandbox.change(CHANGED_SHARE, list(collections))
         logger.info("changed %d records in the sandbox", sum(changed.values()))
         synced = Path(str(measurements["sync"].details["workdir"]))
-        measurements["delta"] = _run("delta", target, synced)
+        measurements["delta"] = _run("delta", target, synced, sandbox)
 
         if args.profile:
             logger.info("profiling a second full sync (not measured) into %s", args.profile)
@@ -102,20 +103,25 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> Run:
     )
 
 
-def _fastest(contender: str, target: Target, workdir: Path, repeat: int) -> Measurement:
+def _fastest(
+    contender: str, target: Target, workdir: Path, repeat: int, sandbox: SandboxProcess
+) -> Measurement:
     """Run `repeat` times, each in a fresh process and directory; keep the fastest run.
 
     On a shared machine the slower runs measure the neighbours; every run's seconds are kept
     in `details["runs"]` so the spread shows in the report.
     """
-    runs = [_run(contender, target, _fresh(workdir / f"{contender}-{n}")) for n in range(repeat)]
+    runs = [
+        _run(contender, target, _fresh(workdir / f"{contender}-{n}"), sandbox)
+        for n in range(repeat)
+    ]
     fastest = min(runs, key=lambda measured: measured.seconds)
     fastest.details["runs"] = [round(measured.seconds, 2) for measured in runs]
     return fastest
 
 
-def _run(contender: str, target: Target, where: Path) -> Measurement:
-    measured = run_contender(contender, target, where)
+def _run(contender: str, target: Target, where: Path, sandbox: SandboxProcess) -> Measurement:
+    measured = run_contender(contender, target, where, server_pid=sandbox.process.pid)
     measured.details["workdir"] = str(where)
     logger.info(
         "%s: %d records in %.2fs, %d requests, peak %.0f MB",

@@ -50,6 +50,8 @@ def test_the_delta_pulls_the_changed_records_and_not_the_district(
 def test_the_numbers_are_sane(smoke_run: Run) -> None:
     for measured in smoke_run.measurements.values():
         assert measured.seconds > 0
+        assert 0 < measured.cpu_seconds < 60 * measured.seconds
+        assert measured.server_cpu_seconds > 0, "the sandbox served every contender's pages"
         assert 20 < measured.peak_rss_mb < 4000
         assert 1 <= measured.max_in_flight <= 3
     assert len(smoke_run.measurements["sync"].details["runs"]) == 2
@@ -68,6 +70,7 @@ def test_a_rerun_replaces_its_section_and_keeps_the_others(smoke_run: Run, tmp_p
     text = output.read_text(encoding="utf-8")
     assert text.count(SECTION_TITLE) == 1
     assert "## Other benchmark\n\nkept\n" in text
-    for label in ("floor", "roster sync** (full)", "roster sync** (delta)", "Peak MB"):
+    for label in ("floor", "roster sync** (full)", "roster sync** (delta)", "Peak MB", "CPU s"):
         assert label in text
     assert ("dlt `rest_api`" in text) == HAS_DLT
+    assert "CPU-seconds" in text
