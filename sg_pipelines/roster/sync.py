@@ -48,7 +48,11 @@ PULL_ATTEMPTS = 3  # the first pull plus up to two re-pulls when the total moves
 BATCH_BYTES = 8 * 1024 * 1024
 # DuckDB's own limit while a collection syncs (it spills past it); its default, 80% of RAM, lets
 # the buffer pool keep every block it touched and a 50,000-student sync peak near 1 GB
-MEMORY_LIMIT = "256MB"
+MEMORY_LIMIT_MB = 256
+# but a staging query parses a whole page at once, which a limit cannot spill: about 13 KB a
+# user record (a 10,000-record page of users holds 132 MB), so larger pages raise the limit
+# rather than fail every sync (50,000 a page, which the settings allow, needs about 650 MB)
+STAGING_KB_PER_RECORD = 20
 STUDENT_SCOPE = "list_contains(current.role_names, 'student')"
 # staged rows up to this share of the table are merged by rewriting them (sql/merge_rewrite.sql):
 # at 1% of 632,088 enrollments that takes half the time of the UPDATE, at 5% about the same
@@ -186,16 +190,21 @@ def sync_collection(
     log: logging.Logger | logging.LoggerAdapter = logger,
 ) -> CollectionResult:
     """Pull one collection into staging and merge it; a failed pull changes nothing."""
-    with _memory_limit(conn, MEMORY_LIMIT):
+    with _memory_limit(conn, memory_limit_mb(client.page_size)):
         return _sync_collection(
             conn, client, collection, run, rules, confirm_mass_deactivation, log
         )
 
 
+def memory_limit_mb(page_size: int) -> int:
+    """DuckDB's memory limit for a collection's sync, in MB, for pages of `page_size` records."""
+    return max(MEMORY_LIMIT_MB, page_size * STAGING_KB_PER_RECORD // 1000)
+
+
 @contextmanager
-def _memory_limit(conn: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+def _memory_limit(conn: duckdb.DuckDBPyConnection, limit_mb: int) -> Iterator[None]:
     (previous,) = conn.execute("SELECT current_setting('memory_limit')").fetchall()[0]
-    conn.execute(f"SET memory_limit = '{limit}'")
+    conn.execute(f"SET memory_limit = '{limit_mb}MB'")
     try:
         yield
     finally:

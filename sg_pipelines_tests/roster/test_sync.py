@@ -11,7 +11,7 @@ from sg_pipelines.roster.derived import (
     build_students,
     record_unresolved_references,
 )
-from sg_pipelines.roster.sync import begin_sync, finish_sync, sync_collection
+from sg_pipelines.roster.sync import begin_sync, finish_sync, memory_limit_mb, sync_collection
 from sg_pipelines.settings import RosterSettings
 from sg_pipelines.warehouse import connect
 from sg_pipelines_tests.roster.fake_provider import FakeProvider, enrollment, org, user
@@ -386,3 +386,18 @@ def test_collections_are_described_by_their_tables():
     assert USERS.table == "oneroster_users"
     assert DEMOGRAPHICS.scope == "roster-demographics.readonly"
     assert ENROLLMENTS.staging_table == "roster_staging.enrollments"
+
+
+@pytest.mark.parametrize(
+    ("page_size", "at_least_mb", "at_most_mb"),
+    [
+        (100, 256, 256),
+        (10_000, 256, 256),  # the default page: 132 MB for a page of users, measured
+        (50_000, 650, 1_100),  # the largest the settings allow: about 650 MB for users
+    ],
+)
+def test_the_sync_memory_limit_holds_a_page_of_the_configured_size(
+    page_size, at_least_mb, at_most_mb
+):
+    # a page is parsed whole: a fixed 256 MB failed every sync at 50,000 records a page
+    assert at_least_mb <= memory_limit_mb(page_size) <= at_most_mb
