@@ -118,3 +118,27 @@ def test_the_roster_assets_materialize_against_the_sandbox(sandbox, tmp_path, mo
     }
     students = result.asset_materializations_for_node("roster_students")[0].metadata
     assert students["dagster/row_count"].value == len(sandbox.district.students())
+
+
+def test_staging_in_batches_on_workers_gives_the_rows_of_one_batch(sandbox, tmp_path, monkeypatch):
+    # with pages this small every pull is one batch, staged on the sync's own connection; a
+    # 1-byte batch makes every page a batch of its own, staged by the workers of BatchStaging
+    one_batch = tmp_path / "one-batch.duckdb"
+    run_sync(one_batch, sandbox, "one-batch", "full")
+    monkeypatch.setattr("sg_pipelines.roster.sync.BATCH_BYTES", 1)
+    batches = tmp_path / "batches.duckdb"
+    _, results, status, _ = run_sync(batches, sandbox, "batches", "full")
+
+    assert status == "complete" and results["enrollments"].fetched > 25  # several pages
+    for collection in COLLECTIONS.values():
+        columns = ", ".join(collection.columns)
+        rows = [
+            rows_of(path, f"SELECT {columns} FROM {collection.table} ORDER BY sourced_id")
+            for path in (one_batch, batches)
+        ]
+        assert rows[0] == rows[1] and rows[0], collection.name
+
+
+def rows_of(warehouse, sql):
+    with connect(warehouse) as conn:
+        return conn.execute(sql).fetchall()
