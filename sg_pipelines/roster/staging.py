@@ -172,11 +172,22 @@ def stage_batch(
             page.path.unlink()
 
 
+# the staged rows of any `sql/stage_*.sql`, from the `rows` its last statement defines
+STAGED_ROWS = """
+SELECT
+    * EXCLUDE (exact, source_record),
+    -- a JSON null in the list arrives as SQL NULL
+    CASE WHEN needs_model AND exact THEN coalesce(source_record, 'null') END AS record,
+    needs_model AND NOT exact AS needs_exact
+FROM rows
+"""
+
+
 def staging_query(collection: Collection, *, exact: bool) -> str:
     """The rows of `sql/stage_*.sql` from its exact source (parameters `$files`, one page, and
     `$positions`) or its fast one (`$files`)."""
     *_, exact_source, fast_source, rows = statements(collection.staging_query)
-    return f"WITH fields AS ({exact_source if exact else fast_source}), {rows}"
+    return f"WITH fields AS ({exact_source if exact else fast_source}), {rows} {STAGED_ROWS}"
 
 
 def restage_exact(conn: duckdb.DuckDBPyConnection, collection: Collection) -> int:

@@ -9,17 +9,7 @@ CREATE OR REPLACE TEMP MACRO class_paths() AS [
 ];
 
 -- exact: the records at $positions of one page $files
-WITH records AS (
-    SELECT record, position
-    FROM (
-        SELECT unnest(records) AS record, generate_subscripts(records, 1) AS position
-        FROM (
-            SELECT from_json(content, '{"classes": "JSON[]"}').classes AS records
-            FROM read_text($files)
-        )
-    )
-    WHERE list_contains($positions, position)
-),
+WITH records AS (SELECT * FROM listed_records($files, $positions, 'classes')),
 paths AS (
     SELECT
         record,
@@ -53,16 +43,13 @@ FROM paths;
 
 -- fast: every record of the pages $files; references read only as objects with a sourcedId
 WITH records AS (
-    SELECT page, unnest(records) AS r, generate_subscripts(records, 1) AS position
-    FROM (
-        SELECT
-            filename AS page,
-            from_json(content, '{"classes": [{"sourcedId": "JSON", "status": "JSON",
-                "dateLastModified": "JSON", "title": "JSON", "classCode": "JSON",
-                "classType": "JSON", "course": {"sourcedId": "JSON"},
-                "school": {"sourcedId": "JSON"}, "terms": "JSON", "grades": "JSON"}]}'
-            ).classes AS records
-        FROM read_text($files)
+    SELECT * FROM typed_records(
+        $files,
+        '{"classes": [{"sourcedId": "JSON", "status": "JSON",
+            "dateLastModified": "JSON", "title": "JSON", "classCode": "JSON",
+            "classType": "JSON", "course": {"sourcedId": "JSON"},
+            "school": {"sourcedId": "JSON"}, "terms": "JSON", "grades": "JSON"}]}',
+        'classes'
     )
 ),
 record_fields AS (
@@ -132,9 +119,3 @@ rows AS (
         position
     FROM values
 )
-SELECT
-    * EXCLUDE (exact, source_record),
-    -- a JSON null in the list arrives as SQL NULL
-    CASE WHEN needs_model AND exact THEN coalesce(source_record, 'null') END AS record,
-    needs_model AND NOT exact AS needs_exact
-FROM rows

@@ -11,17 +11,7 @@ CREATE OR REPLACE TEMP MACRO demographics_paths() AS [
 ];
 
 -- exact: the records at $positions of one page $files
-WITH records AS (
-    SELECT record, position
-    FROM (
-        SELECT unnest(records) AS record, generate_subscripts(records, 1) AS position
-        FROM (
-            SELECT from_json(content, '{"demographics": "JSON[]"}').demographics AS records
-            FROM read_text($files)
-        )
-    )
-    WHERE list_contains($positions, position)
-),
+WITH records AS (SELECT * FROM listed_records($files, $positions, 'demographics')),
 paths AS (
     SELECT
         record,
@@ -59,20 +49,17 @@ FROM paths;
 
 -- fast: every record of the pages $files
 WITH records AS (
-    SELECT page, unnest(records) AS r, generate_subscripts(records, 1) AS position
-    FROM (
-        SELECT
-            filename AS page,
-            from_json(content, '{"demographics": [{"sourcedId": "JSON", "status": "JSON",
-                "dateLastModified": "JSON", "birthDate": "JSON", "sex": "JSON",
-                "americanIndianOrAlaskaNative": "JSON", "asian": "JSON",
-                "blackOrAfricanAmerican": "JSON", "nativeHawaiianOrOtherPacificIslander": "JSON",
-                "white": "JSON", "demographicRaceTwoOrMoreRaces": "JSON",
-                "hispanicOrLatinoEthnicity": "JSON", "countryOfBirthCode": "JSON",
-                "stateOfBirthAbbreviation": "JSON", "cityOfBirth": "JSON",
-                "publicSchoolResidenceStatus": "JSON"}]}'
-            ).demographics AS records
-        FROM read_text($files)
+    SELECT * FROM typed_records(
+        $files,
+        '{"demographics": [{"sourcedId": "JSON", "status": "JSON",
+            "dateLastModified": "JSON", "birthDate": "JSON", "sex": "JSON",
+            "americanIndianOrAlaskaNative": "JSON", "asian": "JSON",
+            "blackOrAfricanAmerican": "JSON", "nativeHawaiianOrOtherPacificIslander": "JSON",
+            "white": "JSON", "demographicRaceTwoOrMoreRaces": "JSON",
+            "hispanicOrLatinoEthnicity": "JSON", "countryOfBirthCode": "JSON",
+            "stateOfBirthAbbreviation": "JSON", "cityOfBirth": "JSON",
+            "publicSchoolResidenceStatus": "JSON"}]}',
+        'demographics'
     )
 ),
 record_fields AS (
@@ -161,9 +148,3 @@ rows AS (
         position
     FROM values
 )
-SELECT
-    * EXCLUDE (exact, source_record),
-    -- a JSON null in the list arrives as SQL NULL
-    CASE WHEN needs_model AND exact THEN coalesce(source_record, 'null') END AS record,
-    needs_model AND NOT exact AS needs_exact
-FROM rows

@@ -148,3 +148,27 @@ CREATE OR REPLACE TEMP MACRO typed_ref(sourced_id) AS
 -- a field the fast source read with certainty where a missing key and a null differ to the
 -- rules (it sees both as NULL): one it read with a value
 CREATE OR REPLACE TEMP MACRO is_read(f) AS f.k IS NOT NULL
+;
+
+-- The sources' records, for the statements of stage_*.sql. The exact source: every record at
+-- `positions` of the pages `files`, as JSON, with its position in its page.
+CREATE OR REPLACE TEMP MACRO listed_records(files, positions, envelope) AS TABLE
+SELECT record, position
+FROM (
+    SELECT unnest(records) AS record, generate_subscripts(records, 1) AS position
+    FROM (
+        SELECT struct_extract(from_json(content, '{"' || envelope || '": "JSON[]"}'), envelope)
+            AS records
+        FROM read_text(files)
+    )
+)
+WHERE list_contains(positions, position);
+
+-- The fast source: every record of the pages `files` read into the typed fields of `shape`
+-- (the envelope's list of one record shape), with its page and its position in it.
+CREATE OR REPLACE TEMP MACRO typed_records(files, shape, envelope) AS TABLE
+SELECT page, unnest(records) AS r, generate_subscripts(records, 1) AS position
+FROM (
+    SELECT filename AS page, struct_extract(from_json(content, shape), envelope) AS records
+    FROM read_text(files)
+)

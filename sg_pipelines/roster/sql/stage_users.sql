@@ -14,17 +14,7 @@ CREATE OR REPLACE TEMP MACRO user_paths() AS [
 ];
 
 -- exact: the records at $positions of one page $files
-WITH records AS (
-    SELECT record, position
-    FROM (
-        SELECT unnest(records) AS record, generate_subscripts(records, 1) AS position
-        FROM (
-            SELECT from_json(content, '{"users": "JSON[]"}').users AS records
-            FROM read_text($files)
-        )
-    )
-    WHERE list_contains($positions, position)
-),
+WITH records AS (SELECT * FROM listed_records($files, $positions, 'users')),
 paths AS (
     SELECT
         record,
@@ -116,21 +106,18 @@ FROM lists;
 -- fast: every record of the pages $files, each list read once more from its JSON, in the shape
 -- the rules accept; a list in any other shape is not ok here, and so read again exactly
 WITH records AS (
-    SELECT page, unnest(records) AS r, generate_subscripts(records, 1) AS position
-    FROM (
-        SELECT
-            filename AS page,
-            from_json(content, '{"users": [{"sourcedId": "JSON", "status": "JSON",
-                "dateLastModified": "JSON", "enabledUser": "JSON", "givenName": "JSON",
-                "familyName": "JSON", "middleName": "JSON", "preferredFirstName": "JSON",
-                "preferredGivenName": "JSON", "preferredMiddleName": "JSON",
-                "preferredLastName": "JSON", "preferredFamilyName": "JSON", "username": "JSON",
-                "identifier": "JSON", "email": "JSON", "sms": "JSON", "phone": "JSON",
-                "userMasterIdentifier": "JSON", "roles": "JSON", "primaryOrg":
-                {"sourcedId": "JSON"}, "agents": "JSON", "grades": "JSON", "userIds": "JSON",
-                "metadata": "JSON"}]}'
-            ).users AS records
-        FROM read_text($files)
+    SELECT * FROM typed_records(
+        $files,
+        '{"users": [{"sourcedId": "JSON", "status": "JSON",
+            "dateLastModified": "JSON", "enabledUser": "JSON", "givenName": "JSON",
+            "familyName": "JSON", "middleName": "JSON", "preferredFirstName": "JSON",
+            "preferredGivenName": "JSON", "preferredMiddleName": "JSON",
+            "preferredLastName": "JSON", "preferredFamilyName": "JSON", "username": "JSON",
+            "identifier": "JSON", "email": "JSON", "sms": "JSON", "phone": "JSON",
+            "userMasterIdentifier": "JSON", "roles": "JSON", "primaryOrg":
+            {"sourcedId": "JSON"}, "agents": "JSON", "grades": "JSON", "userIds": "JSON",
+            "metadata": "JSON"}]}',
+        'users'
     )
 ),
 record_fields AS (
@@ -302,9 +289,3 @@ rows AS (
         position
     FROM values
 )
-SELECT
-    * EXCLUDE (exact, source_record),
-    -- a JSON null in the list arrives as SQL NULL
-    CASE WHEN needs_model AND exact THEN coalesce(source_record, 'null') END AS record,
-    needs_model AND NOT exact AS needs_exact
-FROM rows
