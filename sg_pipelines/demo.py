@@ -74,6 +74,32 @@ QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 INTERRUPTED_ERROR = "DagsterExecutionInterruptedError"
 # Dagster's wrappers around the error an asset raised; the summary names the asset's own
 WRAPPERS = {"DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError"}
+# Errors whose messages the summary shows: ours, written to carry no record values, and DuckDB's
+# and the system's about files, locks and memory. Any other error (a conversion or constraint
+# error quoting the value it met, a KeyError naming an id) is shown by its class alone.
+ERRORS_WITH_SAFE_MESSAGES = frozenset(
+    {
+        "RosterError",
+        "AuthError",
+        "ForbiddenError",
+        "EnvelopeError",
+        "RetriesExhausted",
+        "ProviderError",
+        "GatewayError",
+        "CampusAuthError",
+        "FlagSetupError",
+        "MailError",
+        "Failure",
+        "IOException",
+        "OutOfMemoryException",
+        "ConnectionException",
+        "OSError",
+        "PermissionError",
+        "FileNotFoundError",
+        "MemoryError",
+    }
+)
+ERROR_MESSAGE_LIMIT = 200
 
 
 @dataclass
@@ -400,29 +426,47 @@ def mark_syncs_interrupted(warehouse: Path) -> None:
 
 
 def failed_step(result: ExecuteInProcessResult) -> str | None:
-    """`step: ErrorClass` of the first failed step, or None; Ctrl-C during the run re-raised.
+    """`step: ErrorClass: message` of the first failed step, or None; Ctrl-C re-raised.
 
     Dagster turns Ctrl-C during a run into a failed run; the demo stops there instead of
     going on to the next night as if the run had failed on its own.
     """
     failures = [event for event in result.all_events if event.is_step_failure]
-    errors = [_error_class(event.step_failure_data.error) for event in failures]
+    errors = [_asset_error(event.step_failure_data.error) for event in failures]
     errors += [
-        _error_class(event.event_specific_data.error)
+        _asset_error(event.event_specific_data.error)
         for event in result.all_events
         if event.is_run_failure and event.event_specific_data is not None
     ]
-    if INTERRUPTED_ERROR in errors:
+    if any(error is not None and error.cls_name == INTERRUPTED_ERROR for error in errors):
         raise KeyboardInterrupt
     if failures:
-        return f"{failures[0].step_key}: {errors[0]}"
-    return None if result.success else f"the run itself: {next(iter(errors), 'unknown error')}"
+        return f"{failures[0].step_key}: {_error_text(errors[0])}"
+    if result.success:
+        return None
+    return f"the run itself: {_error_text(errors[0]) if errors else 'unknown error'}"
 
 
-def _error_class(error) -> str:
+def _asset_error(error):
     while error is not None and error.cause is not None and error.cls_name in WRAPPERS:
         error = error.cause
-    return (error.cls_name if error is not None else None) or "unknown error"
+    return error
+
+
+def _error_text(error) -> str:
+    """The error's class, and for one whose messages carry no record values its first line."""
+    name = (error.cls_name if error is not None else None) or "unknown error"
+    if name not in ERRORS_WITH_SAFE_MESSAGES:
+        return name
+
+    # Dagster keeps the message as Python prints it: the qualified class name, then the text
+    qualified, _, text = (error.message or "").partition(": ")
+    if qualified.rsplit(".", 1)[-1] != name:
+        text = error.message or ""
+    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if len(line) > ERROR_MESSAGE_LIMIT:
+        line = line[: ERROR_MESSAGE_LIMIT - 1].rstrip() + "…"
+    return f"{name}: {line}" if line else name
 
 
 def run_flags(

@@ -329,6 +329,24 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _nul_character_at(value: Any, where: str = "") -> str | None:
+    """The dotted key of the first string in `value` (its keys included) holding a NUL."""
+    if isinstance(value, str):
+        return (where or "the top level") if "\0" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{where}.{key}" if where else str(key)
+            if isinstance(key, str) and "\0" in key:
+                return f"a key under {where or 'the top level'}"
+            if found := _nul_character_at(item, inner):
+                return found
+    if isinstance(value, list):
+        for number, item in enumerate(value):
+            if found := _nul_character_at(item, f"{where}[{number}]"):
+                return found
+    return None
+
+
 def load_settings(
     path: Path | str | None = None, environ: dict[str, str] | None = None
 ) -> Settings:
@@ -338,10 +356,18 @@ def load_settings(
 
     data: dict[str, Any] = {}
     if path:
-        with Path(path).open(encoding="utf-8") as handle:
-            data = yaml.load(handle, Loader=_SettingsLoader) or {}  # a SafeLoader
+        try:
+            with Path(path).open(encoding="utf-8") as handle:
+                data = yaml.load(handle, Loader=_SettingsLoader) or {}  # a SafeLoader
+        except UnicodeDecodeError:
+            raise SettingsFileError(
+                f"settings file {path} is not UTF-8 text; save it as UTF-8"
+            ) from None
         if not isinstance(data, dict):
             raise SettingsFileError(f"settings file {path} must hold a mapping at the top level")
+        if where := _nul_character_at(data):
+            # no setting is a string with a NUL in it, and a path with one cannot be opened
+            raise SettingsFileError(f"settings file {path}: {where} holds a NUL character")
 
     return Settings.model_validate(_merge(data, _env_overrides(environ)))
 

@@ -7,6 +7,8 @@ always run in UTC so that `TIMESTAMPTZ` values never shift.
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +17,26 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 WAREHOUSE_POOL = "duckdb_write"
+
+# how long a reader waits for a writer (a sync holds the file lock while it runs), and how often
+# it tries again meanwhile
+READ_WAIT_SECONDS = 5.0
+READ_RETRY_SECONDS = 0.25
+
+_LOCK_HELD = "Could not set lock on file"
+_HOLDER_PID = re.compile(r"\(PID (\d+)\)")
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process (a sync) holds the warehouse's write lock and kept it past the wait."""
+
+    def __init__(self, path: Path, pid: int | None) -> None:
+        holder = f" (pid {pid})" if pid else ""
+        super().__init__(
+            f"the warehouse {path} is busy: a sync is writing to it{holder}; try again in a moment"
+        )
+        self.path = path
+        self.pid = pid
 
 
 def prepare(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -47,12 +69,31 @@ def connect(warehouse: DuckDBResource | Path | str) -> Iterator[duckdb.DuckDBPyC
 
 @contextmanager
 def connect_read_only(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection, for reports and the CLI; never blocks a writer for long."""
-    conn = duckdb.connect(str(path), read_only=True)
+    """A read-only connection, for reports and the CLI; never blocks a writer for long.
+
+    DuckDB lets no reader in while another process writes, so the open is retried for
+    `READ_WAIT_SECONDS`; a writer that still holds the lock then raises `WarehouseBusy`.
+    """
+    conn = _open_read_only(Path(path))
     try:
         yield prepare(conn)
     finally:
         conn.close()
+
+
+def _open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + READ_WAIT_SECONDS
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.IOException as error:
+            message = str(error)
+            if _LOCK_HELD not in message:
+                raise
+            if time.monotonic() >= deadline:
+                holder = _HOLDER_PID.search(message)
+                raise WarehouseBusy(path, int(holder.group(1)) if holder else None) from None
+        time.sleep(READ_RETRY_SECONDS)
 
 
 def warehouse_resource(path: Path | str) -> DuckDBResource:

@@ -53,7 +53,9 @@ def status(
         )
         raise typer.Exit(code=1)
 
+    # both reads before the first line, so that a busy warehouse never leaves half a report
     report = roster_status(settings.warehouse)
+    programs = program_status(settings.warehouse)
     typer.echo(f"Warehouse: {settings.warehouse}")
     typer.echo("\nLast roster syncs:")
     for sync in report.syncs:
@@ -68,7 +70,6 @@ def status(
         f"re-keyed so far {report.rekeyed}"
     )
 
-    programs = program_status(settings.warehouse)
     typer.echo("\nProgram flags:")
     if not programs:
         typer.echo("  no push yet")
@@ -131,6 +132,12 @@ def run() -> None:
         problem = getattr(error, "problem", None) or error.__class__.__name__
         typer.echo(f"error: the settings file is not valid YAML{where}: {problem}", err=True)
         raise SystemExit(2) from None
+    except RuntimeError as error:
+        # a read-only command that met a sync writing the warehouse, past its wait
+        if type(error).__name__ != "WarehouseBusy":
+            raise
+        typer.echo(f"error: {error}", err=True)
+        raise SystemExit(1) from None
     except ValueError as error:
         # the CSV bundle loader, the demo and the settings file refuse bad input in one line
         if type(error).__name__ not in {"BundleError", "NotADemoHome", "SettingsFileError"}:

@@ -17,7 +17,7 @@ import logging
 import re
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,8 @@ _PREFERRED_NAMES = {
 
 
 class BundleError(ValueError):
-    """The bundle cannot be read (no manifest, or a file the manifest promises is missing)."""
+    """The bundle cannot be read: no manifest, a file it promises is missing, or a file or record
+    cannot be read. The message names the file and the record, never a value."""
 
 
 def load_bundle(path: str | Path, name: str | None = None) -> District:
@@ -68,21 +69,33 @@ def load_bundle(path: str | Path, name: str | None = None) -> District:
             raise BundleError(f"manifest lists {file}.csv as {modes[file]} but the file is missing")
         return list(source.rows(file))
 
+    def records(file: str, convert: Callable[[dict[str, str]], dict[str, Any]]) -> list[dict]:
+        # which record of which file is bad, never its values
+        converted = []
+        for number, row in enumerate(rows(file), start=1):
+            try:
+                converted.append(convert(row))
+            except KeyError as error:
+                raise BundleError(f"{file}.csv, record {number}: no {error.args[0]}") from None
+            except BundleError as error:
+                raise BundleError(f"{file}.csv, record {number}: {error}") from None
+        return converted
+
     district = District(name or manifest.get("source.systemName") or Path(path).stem)
-    orgs = [_org(row) for row in rows("orgs")]
+    orgs = records("orgs", _org)
     _link_children(orgs, "orgs", "org")
-    sessions = [_academic_session(row) for row in rows("academicSessions")]
+    sessions = records("academicSessions", _academic_session)
     _link_children(sessions, "academicSessions", "academicSession")
     district.load("orgs", orgs)
     district.load("academicSessions", sessions)
-    district.load("courses", [_course(row) for row in rows("courses")])
-    district.load("classes", [_class(row) for row in rows("classes")])
-    district.load("enrollments", [_enrollment(row) for row in rows("enrollments")])
-    district.load("demographics", [_demographics(row) for row in rows("demographics")])
+    district.load("courses", records("courses", _course))
+    district.load("classes", records("classes", _class))
+    district.load("enrollments", records("enrollments", _enrollment))
+    district.load("demographics", records("demographics", _demographics))
 
     org_types = {org["sourcedId"]: org.get("type") for org in orgs}
     if version.startswith("1.1"):
-        users = [_user_v1p1(row, org_types) for row in rows("users")]
+        users = records("users", lambda row: _user_v1p1(row, org_types))
     else:
         users = _users_v1p2(rows("users"), rows("roles"), rows("userProfiles"))
     district.load("users", users)
@@ -100,7 +113,13 @@ class _BundleFiles:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.archive = zipfile.ZipFile(path) if path.is_file() else None
+        try:
+            self.archive = zipfile.ZipFile(path) if path.is_file() else None
+        except zipfile.BadZipFile:
+            raise BundleError(
+                f"{path} is neither a folder nor a .zip archive; a OneRoster CSV bundle is one "
+                "of those, holding manifest.csv"
+            ) from None
         if not self.exists("manifest"):
             raise BundleError(f"{path} holds no manifest.csv")
 
@@ -114,9 +133,15 @@ class _BundleFiles:
 
     def rows(self, file: str) -> Iterator[dict[str, str]]:
         member = self._names()[f"{file}.csv"]
-        raw = self.archive.read(member) if self.archive else Path(member).read_bytes()
-        # utf-8-sig drops a BOM when there is one
-        reader = csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline=""))
+        try:
+            raw = self.archive.read(member) if self.archive else Path(member).read_bytes()
+            # utf-8-sig drops a BOM when there is one
+            text = raw.decode("utf-8-sig")
+        except zipfile.BadZipFile:
+            raise BundleError(f"{file}.csv in {self.path} is damaged in the archive") from None
+        except UnicodeDecodeError:
+            raise BundleError(f"{file}.csv in {self.path} is not UTF-8 text") from None
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         for row in reader:
             # Extra unnamed trailing cells land under the None key; blank lines are skipped.
             row.pop(None, None)  # type: ignore[call-overload]
@@ -132,13 +157,12 @@ def _base(row: dict[str, str]) -> dict[str, Any]:
     if status in {"inactive", "deleted"}:
         status = "tobedeleted"
     stamp = row.get("dateLastModified") or ""
-    return {
-        "sourcedId": row["sourcedId"],
-        "status": status,
-        "dateLastModified": format_instant(parse_instant(stamp))
-        if stamp
-        else BULK_DATE_LAST_MODIFIED,
-    }
+    try:
+        modified = format_instant(parse_instant(stamp)) if stamp else BULK_DATE_LAST_MODIFIED
+    except ValueError:
+        # never the parser's message: it quotes the value
+        raise BundleError("dateLastModified is not an ISO 8601 date-time") from None
+    return {"sourcedId": row["sourcedId"], "status": status, "dateLastModified": modified}
 
 
 def _list(value: str | None) -> list[str]:

@@ -11,6 +11,8 @@ import pytest
 
 from sg_pipelines.appdb import AppDatabase, NewStudent
 from sg_pipelines.appdb.seed import roster_rows_from_oneroster_users, seed_demo
+from sg_pipelines.demo import add_data_defects
+from sg_pipelines.sandbox.generator import generate_district
 
 
 def roster_rows(count: int) -> list[dict]:
@@ -157,3 +159,38 @@ def test_emis_student_ids_are_padded_to_nine_characters(emis_student_id, expecte
     )
 
     assert row["emis_student_id"] == expected
+
+
+def test_birth_dates_the_roster_cannot_read_are_unknown_to_the_seed():
+    demographics = [
+        {"sourcedId": "s-1", "birthDate": "03/14/2012"},
+        {"sourcedId": "s-2", "birthDate": "2012-02-30"},
+        {"sourcedId": "s-3", "birthDate": 20120314},
+    ]
+    users = [user("s-1"), user("s-2"), user("s-3")]
+
+    rows = roster_rows_from_oneroster_users(users, ORGS, demographics)
+
+    assert [row["birth_date"] for row in rows] == [None, None, None]
+
+
+@pytest.mark.parametrize(("seed", "students"), [(1, 2000), (2, 2000), (3, 2000), (7, 200)])
+def test_the_demo_district_with_its_us_order_birth_dates_seeds_the_plan_system(
+    tmp_path, seed, students
+):
+    district = generate_district(students=students, seed=seed)
+    add_data_defects(district)
+    rows = roster_rows_from_oneroster_users(
+        district.collection("users"),
+        district.collection("orgs"),
+        district.collection("demographics"),
+    )
+
+    summary, plan_students = seeded(tmp_path, "app.sqlite", rows, seed=seed)
+
+    assert summary.plan_students == len(plan_students) > 0
+    # a look-alike known by name and birth date only has a birth date to be known by
+    keys = ("internal_sis_student_id", "emis_student_id", "state_id", "local_id")
+    look_alikes = [student for student in plan_students if not any(student[k] for k in keys)]
+    assert len(look_alikes) == summary.name_and_birth_date_only
+    assert all(isinstance(student["birth_date"], date) for student in look_alikes)

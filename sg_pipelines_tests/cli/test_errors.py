@@ -97,3 +97,58 @@ def test_a_setting_of_the_wrong_form_is_refused_at_load_in_one_line(
     assert result.stderr.startswith("error: invalid settings: ")
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("settings_bytes", "message"),
+    [
+        ("home: café\n".encode("latin-1"), "is not UTF-8 text; save it as UTF-8"),
+        (b'home: "a\\0b"\n', ": home holds a NUL character"),
+        (b'oneroster:\n  scopes: ["a", "b\\0"]\n', ": oneroster.scopes[1] holds a NUL character"),
+    ],
+)
+@pytest.mark.parametrize("command", [("status",), ("demo", "--students", "20")])
+def test_a_settings_file_that_cannot_be_read_is_one_line_naming_it(
+    tmp_path, settings_bytes, message, command
+):
+    settings = tmp_path / "settings.yaml"
+    settings.write_bytes(settings_bytes)
+    home = ("--home", str(tmp_path / "home")) if command[0] == "demo" else ()
+
+    result = sg_pipelines(*command, *home, env={"SG_SETTINGS_FILE": str(settings), "PATH": ""})
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: settings file {settings}")
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_plain_file_given_as_a_csv_bundle_is_one_line(tmp_path):
+    plain = tmp_path / "users.csv"
+    plain.write_text("sourcedId,givenName\n1,Ada\n")
+
+    result = sg_pipelines("sandbox", "serve", "--csv", str(plain))
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: {plain} is neither a folder nor a .zip archive; a OneRoster CSV bundle is one "
+        "of those, holding manifest.csv"
+    )
+
+
+def test_a_bundle_record_that_cannot_be_read_names_its_file_and_record_never_its_value(tmp_path):
+    (tmp_path / "manifest.csv").write_text(
+        "propertyName,value\noneroster.version,1.1\nfile.orgs,bulk\n"
+    )
+    (tmp_path / "orgs.csv").write_text(
+        "sourcedId,status,dateLastModified,name,type\n"
+        "org-1,active,2025-01-01T00:00:00Z,Ada School,school\n"
+        "org-2,active,03/14/2012,Byron School,school\n"
+    )
+
+    result = sg_pipelines("sandbox", "serve", "--csv", str(tmp_path))
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: orgs.csv, record 2: dateLastModified is not an ISO 8601 date-time"
+    )
