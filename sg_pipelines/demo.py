@@ -8,11 +8,9 @@ some changes in Campus), and summarises what happened from the warehouse, each s
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
-import shutil
 import signal
 import socket
 import time
@@ -29,7 +27,14 @@ from dagster import DagsterInstance, ExecuteInProcessResult
 from sg_pipelines.appdb.gateway import AppDatabase
 from sg_pipelines.appdb.seed import SeedSummary, roster_rows_from_oneroster_users, seed_demo
 from sg_pipelines.definitions import FLAGS_JOB, NIGHTLY_JOB, build_definitions
-from sg_pipelines.emis.snapshot import SNAPSHOT_DIR, current_snapshot
+from sg_pipelines.demo_home import (
+    DEMO_DISTRICT,
+    DEMO_MARKER,
+    check_demo_home,
+    clear_demo_home,
+    hold_demo_home,
+)
+from sg_pipelines.emis.snapshot import current_snapshot
 from sg_pipelines.programs.partitions import newest_complete_day, partition_key
 from sg_pipelines.programs.status import ProgramStatus, program_status
 from sg_pipelines.roster.sync import mark_interrupted
@@ -143,7 +148,7 @@ class DemoReport:
     runs: list[RunReport] = field(default_factory=list)
     plans: PlanPopulationSummary | None = None
     flags: FlagsReport | None = None
-    # what was in the home that the demo did not make, so did not clear
+    # paths in the home (from it) of what the demo did not make, so did not clear
     left_alone: list[str] = field(default_factory=list)
 
 
@@ -182,33 +187,6 @@ def build_district(students: int, seed: int, csv_sample: bool) -> tuple[District
     return generate_district(students=students, seed=seed), f"generated district, seed {seed}"
 
 
-DEMO_MARKER = ".sg-pipelines-demo"
-DEMO_DISTRICT = "demo-district.json"
-# what a demo makes in its home, with the files DuckDB and SQLite keep beside their databases
-DEMO_MADE = frozenset(
-    {
-        DEMO_DISTRICT,
-        "dagster",
-        SNAPSHOT_DIR,
-        "warehouse.duckdb",
-        "warehouse.duckdb.wal",
-        "warehouse.duckdb.tmp",
-        "app.sqlite",
-        "app.sqlite-journal",
-        "app.sqlite-wal",
-        "app.sqlite-shm",
-    }
-)
-
-
-class NotADemoHome(ValueError):
-    """The folder holds files the demo did not make; the demo never wipes those."""
-
-
-class DemoHomeBusy(ValueError):
-    """Another demo, or `sg-pipelines ui`, is using the demo home."""
-
-
 @dataclass(frozen=True)
 class DemoDistrict:
     """Which district a demo ran on, so `ui` serves the same one."""
@@ -216,32 +194,6 @@ class DemoDistrict:
     students: int = 2000
     seed: int = 7
     csv_sample: bool = False
-
-
-def check_demo_home(home: Path) -> None:
-    """Refuse a folder the demo did not make (a district's real home, say) rather than wipe it."""
-    if home.exists() and not home.is_dir():
-        raise NotADemoHome(f"{home} is a file, not a folder")
-    if home.exists() and any(home.iterdir()) and not (home / DEMO_MARKER).exists():
-        raise NotADemoHome(
-            f"{home} holds files the demo did not make; the demo clears its home on every run, "
-            "so give it an empty or new folder (--home)"
-        )
-
-
-@contextmanager
-def hold_demo_home(home: Path) -> Iterator[None]:
-    """Hold the demo home for one demo or one `ui` at a time; a second is refused at once."""
-    home.mkdir(parents=True, exist_ok=True)
-    with (home / DEMO_MARKER).open("a", encoding="utf-8") as marker:
-        try:
-            fcntl.flock(marker, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DemoHomeBusy(
-                f"{home} is in use by another `sg-pipelines demo` or `sg-pipelines ui`; "
-                "wait for it to end or give this one another --home"
-            ) from None
-        yield
 
 
 def recorded_district(home: Path) -> DemoDistrict | None:
@@ -256,21 +208,13 @@ def prepare_home(home: Path, district: DemoDistrict | None = None) -> tuple[Path
     """A fresh demo home with a Dagster instance whose pools allow one warehouse writer.
 
     The demo starts from nothing each time, so it clears what it made before (the warehouse,
-    the plan system, report snapshots, Dagster's runs) and leaves anything else, whose names
-    it returns; then it records `district` for `ui`. Call it holding the home.
+    the plan system, report snapshots, Dagster's runs) and leaves anything else, in its own
+    folders too, whose paths it returns; then it records `district` for `ui`. Call it holding
+    the home (`hold_demo_home` with `clearing`).
     """
     check_demo_home(home)
     home.mkdir(parents=True, exist_ok=True)
-    left = []
-    for entry in sorted(home.iterdir()):
-        if entry.name == DEMO_MARKER:
-            continue
-        if entry.name not in DEMO_MADE:
-            left.append(entry.name)
-        elif entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
+    left = clear_demo_home(home)
     (home / DEMO_MARKER).write_text("made by `sg-pipelines demo`; safe to delete\n")
     if district is not None:
         (home / DEMO_DISTRICT).write_text(json.dumps(asdict(district)) + "\n", encoding="utf-8")
@@ -596,7 +540,7 @@ def run_demo(
     """Seed, serve, sync twice, and report, holding the demo home all along."""
     home = home.resolve()
     check_demo_home(home)
-    with hold_demo_home(home):
+    with hold_demo_home(home, clearing=True):
         return _run_demo(home, DemoDistrict(students, seed, csv_sample), progress or _Silent())
 
 

@@ -95,18 +95,32 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the web side-app.")] = 8780,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
 ) -> None:
-    """Serve the web side-app: LTI 1.3 launch, the plan viewer, health, moved outline links."""
+    """Serve the web side-app: LTI 1.3 launch, the plan viewer, health, moved outline links.
+
+    It holds its home while it serves, so a demo never clears the files it has open.
+    """
     import uvicorn
 
+    from sg_pipelines.demo_home import DemoHomeBusy, hold_home
+    from sg_pipelines.settings import load_settings
     from sg_pipelines.web import create_app
 
-    web_app = create_app()
-    sock = bind_or_exit(host, port, "--port")
-    typer.echo(
-        f"Serving the web side-app on http://{host}:{port}/ (health: /healthz); Ctrl-C stops"
-    )
-    config = uvicorn.Config(web_app, host=host, port=port, log_level="warning", access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    settings = load_settings()
+    try:
+        with hold_home(settings.home.expanduser().resolve()):
+            web_app = create_app(settings)
+            sock = bind_or_exit(host, port, "--port")
+            typer.echo(
+                f"Serving the web side-app on http://{host}:{port}/ (health: /healthz); "
+                "Ctrl-C stops"
+            )
+            config = uvicorn.Config(
+                web_app, host=host, port=port, log_level="warning", access_log=False
+            )
+            uvicorn.Server(config).run(sockets=[sock])
+    except DemoHomeBusy as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 def run() -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
-from sg_pipelines.cli.options import DEFAULT_STUDENTS, CsvSample, Seed, StudentsIfGiven
-from sg_pipelines.settings import default_home
+from sg_pipelines.cli.options import (
+    DEFAULT_STUDENTS,
+    CsvSample,
+    DemoHome,
+    Seed,
+    StudentsIfGiven,
+    demo_home,
+)
 
 if TYPE_CHECKING:
     # the demo module loads Dagster, which every other command can do without
@@ -21,21 +26,23 @@ def demo(
     students: StudentsIfGiven = None,
     seed: Seed = 7,
     csv_sample: CsvSample = False,
-    home: Annotated[Path | None, typer.Option(help="Where the demo keeps its files.")] = None,
+    home: DemoHome = None,
 ) -> None:
     """Run the nightly job on a generated district served by the sandbox, and summarise it.
 
     The demo starts its own sandbox and points its own settings at it, so `SG_` settings for
     Campus do not apply here; `--csv-sample` runs one night on the public sample (no plans).
     """
-    from sg_pipelines.demo import DemoHomeBusy, NotADemoHome, run_demo
+    from sg_pipelines.demo import run_demo
+    from sg_pipelines.demo_home import DemoHomeBusy, NotADemoHome
 
     if csv_sample and students is not None:
         typer.echo(
             "error: --csv-sample serves the sample's own 8 students; drop --students", err=True
         )
         raise typer.Exit(code=2)
-    home = (home or default_home() / "demo").resolve()
+    # `$SG_HOME` itself when set: the folder `status`, `ui` and `serve` read too
+    home = demo_home(home)
     typer.echo(f"Starting the Campus sandbox and syncing into {home} ...")
     try:
         report = run_demo(

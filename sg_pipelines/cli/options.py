@@ -107,7 +107,7 @@ def demo_home(home: Path | None = None) -> Path:
 
 def demo_hint(command: str) -> str:
     """Where the demo's data is and how to point `command` at it, when `$SG_HOME` is not set."""
-    from sg_pipelines.demo import DEMO_MARKER
+    from sg_pipelines.demo_home import DEMO_MARKER
     from sg_pipelines.settings import HOME_ENV, default_home
 
     demo_home = default_home() / "demo"

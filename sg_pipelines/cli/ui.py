@@ -33,12 +33,8 @@ def ui(
 
     A nightly run started from the UI then syncs the same district into the demo's warehouse.
     """
-    from sg_pipelines.demo import (
-        DemoHomeBusy,
-        demo_district_as_left,
-        hold_demo_home,
-        recorded_district,
-    )
+    from sg_pipelines.demo import demo_district_as_left, recorded_district
+    from sg_pipelines.demo_home import DemoHomeBusy, hold_demo_home
     from sg_pipelines.sandbox.runner import SandboxServer
 
     home = demo_home(home)

@@ -138,7 +138,7 @@ def test_the_second_night_publishes_emis_records_to_a_new_snapshot(demo):
 
 
 def test_the_demo_refuses_a_folder_it_did_not_make(tmp_path):
-    from sg_pipelines.demo import NotADemoHome
+    from sg_pipelines.demo_home import NotADemoHome
 
     home = tmp_path / "district-home"
     home.mkdir()

@@ -7,9 +7,10 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 
-from sg_pipelines.demo import hold_demo_home
+from sg_pipelines.demo_home import hold_demo_home
 from sg_pipelines.sandbox.generator import generate_district
 
 COMMAND = [sys.executable, "-c", "from sg_pipelines.cli import run; run()"]
@@ -28,8 +29,9 @@ def sg_pipelines(*args, **env):
 
 @pytest.fixture(scope="module")
 def sample_home(tmp_path_factory):
+    """The sample's demo, run as a newcomer runs it again after exporting the `SG_HOME` it named."""
     home = tmp_path_factory.mktemp("demo") / "home"
-    result = sg_pipelines("demo", "--csv-sample", "--home", str(home))
+    result = sg_pipelines("demo", "--csv-sample", SG_HOME=str(home))
     assert result.returncode == 0, result.stderr
     return home, result.stdout
 
@@ -42,6 +44,17 @@ def test_the_sample_summary_counts_in_words_that_agree(sample_home):
     assert "1 name-and-birth-date-only look-alike)" in output
     assert "1 students" not in output
     assert f"SG_HOME={sample_home[0]} .venv/bin/sg-pipelines ui\n" in output
+
+
+def test_with_sg_home_set_the_demo_and_status_use_that_very_folder(sample_home):
+    home, output = sample_home
+
+    assert output.startswith(f"Starting the Campus sandbox and syncing into {home} ...\n")
+    assert (home / "warehouse.duckdb").exists()
+    assert not (home / "demo").exists()
+    status = sg_pipelines("status", SG_HOME=str(home))
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith(f"Warehouse: {home / 'warehouse.duckdb'}\n")
 
 
 def test_csv_sample_refuses_a_student_count_it_would_ignore(tmp_path):
@@ -86,15 +99,23 @@ def test_a_demo_clears_only_what_it_made_and_names_what_it_left(sample_home):
     planted = home / "snapshots" / "emis-20000101T000000000000Z.duckdb"
     planted.parent.mkdir(exist_ok=True)
     planted.write_bytes(b"an earlier run's snapshot")
+    # the user's own files inside the demo's folders stay too
+    (home / "snapshots" / "mine.txt").write_text("mine\n")
+    (home / "dagster" / "mine.txt").write_text("mine too\n")
 
     result = sg_pipelines("demo", "--csv-sample", "--home", str(home))
 
     assert result.returncode == 0, result.stderr
     assert (home / "mynotes.txt").read_text() == "the user's own notes\n"
     assert (home / "exports" / "roster.csv").read_text() == "kept,too\n"
+    assert (home / "snapshots" / "mine.txt").read_text() == "mine\n"
+    assert (home / "dagster" / "mine.txt").read_text() == "mine too\n"
     assert not planted.exists()
     left = [line for line in result.stdout.splitlines() if line.startswith("Left in ")]
-    assert left == [f"Left in {home}, as the demo did not make them: exports, mynotes.txt"]
+    assert left == [
+        f"Left in {home}, as the demo did not make them: "
+        "dagster/mine.txt, exports, mynotes.txt, snapshots/mine.txt"
+    ]
 
 
 def test_a_second_demo_or_ui_on_a_busy_home_is_refused_in_one_line(sample_home):
@@ -111,6 +132,42 @@ def test_a_second_demo_or_ui_on_a_busy_home_is_refused_in_one_line(sample_home):
             "wait for it to end or give this one another --home"
         )
     assert (home / "warehouse.duckdb").exists(), "the refused demo cleared nothing"
+
+
+def test_a_demo_refuses_a_home_that_a_running_serve_serves_and_clears_nothing(sample_home):
+    home, _ = sample_home
+    app_database = (home / "app.sqlite").stat()
+    process, port = _start_serve(home)
+    try:
+        demo = sg_pipelines("demo", "--csv-sample", "--home", str(home))
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+
+    assert demo.returncode == 2
+    assert demo.stderr.strip() == (
+        f"error: {home} is served by a running `sg-pipelines serve`, which would go on serving "
+        "the files the demo deletes; stop it first, or give the demo another --home"
+    )
+    assert health.status_code == 200
+    assert (home / "app.sqlite").stat().st_ino == app_database.st_ino, "the served file stayed"
+
+
+def test_serve_refuses_a_home_that_a_demo_is_clearing(sample_home):
+    home, _ = sample_home
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        # the port is taken, so that a serve that did not check the home ends at once
+        with hold_demo_home(home, clearing=True):
+            result = sg_pipelines("serve", "--port", str(taken.getsockname()[1]), SG_HOME=str(home))
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: {home} is being cleared and rebuilt by `sg-pipelines demo`; "
+        "wait for the demo to end"
+    )
 
 
 def test_ui_serves_the_district_the_demo_ran_on_and_names_a_taken_port(sample_home):
@@ -250,8 +307,8 @@ def test_sigterm_to_ui_stops_dagster_and_everything_it_started(sample_home):
     _, alive = psutil.wait_procs(children, timeout=30)
     assert not alive, [child.pid for child in alive]
     assert not _answers(port) and not _answers(sandbox_port)
-    with hold_demo_home(home):
-        pass  # the home's lock was released
+    with hold_demo_home(home, clearing=True):
+        pass  # both of the home's locks were released
 
 
 def test_ui_silences_dagster_devs_dg_dev_notice_and_no_other_warning(sample_home):
@@ -323,6 +380,22 @@ def _start_ui(home, **env):
         assert time.monotonic() < deadline, "the Dagster UI never answered"
         time.sleep(0.5)
     return process, port, sandbox_port
+
+
+def _start_serve(home):
+    """`sg-pipelines serve` on `home` and a free port, once it says where it serves."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    process = subprocess.Popen(
+        [*COMMAND, "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SG_HOME": str(home)},
+    )
+    assert process.stdout.readline().startswith("Serving the web side-app"), process.communicate()
+    return process, port
 
 
 def _answers(port: int) -> bool:
