@@ -9,16 +9,8 @@ CREATE OR REPLACE TEMP MACRO class_paths() AS [
 ];
 
 -- exact: the records at $positions of one page $files
-WITH records AS (SELECT * FROM listed_records($files, $positions, 'classes')),
-paths AS (
-    SELECT
-        record,
-        position,
-        -- records are DuckDB's own minified JSON: an object is one that starts with {
-        starts_with(record, '{') AS is_record,
-        json_extract_string(record, class_paths()[1:10]) AS v,
-        json_type(record, class_paths()) AS k
-    FROM records
+WITH paths AS (
+    SELECT * FROM listed_records($files, $positions, 'classes', class_paths(), 10)
 )
 SELECT
     true AS exact,

@@ -11,16 +11,8 @@ CREATE OR REPLACE TEMP MACRO demographics_paths() AS [
 ];
 
 -- exact: the records at $positions of one page $files
-WITH records AS (SELECT * FROM listed_records($files, $positions, 'demographics')),
-paths AS (
-    SELECT
-        record,
-        position,
-        -- records are DuckDB's own minified JSON: an object is one that starts with {
-        starts_with(record, '{') AS is_record,
-        json_extract_string(record, demographics_paths()) AS v,
-        json_type(record, demographics_paths()) AS k
-    FROM records
+WITH paths AS (
+    SELECT * FROM listed_records($files, $positions, 'demographics', demographics_paths(), 16)
 )
 SELECT
     true AS exact,

@@ -151,9 +151,16 @@ CREATE OR REPLACE TEMP MACRO is_read(f) AS f.k IS NOT NULL
 ;
 
 -- The sources' records, for the statements of stage_*.sql. The exact source: every record at
--- `positions` of the pages `files`, as JSON, with its position in its page.
-CREATE OR REPLACE TEMP MACRO listed_records(files, positions, envelope) AS TABLE
-SELECT record, position
+-- `positions` of the pages `files`, as JSON, with its position in its page, and the value and
+-- the JSON type at each of `paths` (values for the first `valued` of them only).
+CREATE OR REPLACE TEMP MACRO listed_records(files, positions, envelope, paths, valued) AS TABLE
+SELECT
+    record,
+    position,
+    -- records are DuckDB's own minified JSON: an object is one that starts with {
+    starts_with(record, '{') AS is_record,
+    json_extract_string(record, paths[1:valued]) AS v,
+    json_type(record, paths) AS k
 FROM (
     SELECT unnest(records) AS record, generate_subscripts(records, 1) AS position
     FROM (

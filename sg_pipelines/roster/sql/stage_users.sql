@@ -14,16 +14,8 @@ CREATE OR REPLACE TEMP MACRO user_paths() AS [
 ];
 
 -- exact: the records at $positions of one page $files
-WITH records AS (SELECT * FROM listed_records($files, $positions, 'users')),
-paths AS (
-    SELECT
-        record,
-        position,
-        -- records are DuckDB's own minified JSON: an object is one that starts with {
-        starts_with(record, '{') AS is_record,
-        json_extract_string(record, user_paths()[1:26]) AS v,
-        json_type(record, user_paths()) AS k
-    FROM records
+WITH paths AS (
+    SELECT * FROM listed_records($files, $positions, 'users', user_paths(), 26)
 ),
 record_fields AS (
     SELECT
