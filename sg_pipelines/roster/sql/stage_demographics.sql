@@ -15,11 +15,7 @@ WITH paths AS (
     SELECT * FROM listed_records($files, $positions, 'demographics', demographics_paths(), 16)
 )
 SELECT
-    true AS exact,
-    NULL::VARCHAR AS page,
-    position,
-    record,
-    is_record,
+    * EXCLUDE (v, k),
     field(v, k, 1) AS sourced_id,
     field(v, k, 2) AS status,
     field(v, k, 3) AS date_last_modified,
@@ -56,11 +52,7 @@ WITH records AS (
 ),
 record_fields AS (
     SELECT
-        false AS exact,
-        page,
-        position,
-        NULL::VARCHAR AS record,
-        true AS is_record,
+        * EXCLUDE (r),
         typed(r.sourcedId) AS sourced_id,
         typed(r.status) AS status,
         typed(r.dateLastModified) AS date_last_modified,

@@ -155,8 +155,10 @@ CREATE OR REPLACE TEMP MACRO is_read(f) AS f.k IS NOT NULL
 -- the JSON type at each of `paths` (values for the first `valued` of them only).
 CREATE OR REPLACE TEMP MACRO listed_records(files, positions, envelope, paths, valued) AS TABLE
 SELECT
-    record,
+    true AS exact,
+    NULL::VARCHAR AS page,
     position,
+    record,
     -- records are DuckDB's own minified JSON: an object is one that starts with {
     starts_with(record, '{') AS is_record,
     json_extract_string(record, paths[1:valued]) AS v,
@@ -174,8 +176,17 @@ WHERE list_contains(positions, position);
 -- The fast source: every record of the pages `files` read into the typed fields of `shape`
 -- (the envelope's list of one record shape), with its page and its position in it.
 CREATE OR REPLACE TEMP MACRO typed_records(files, shape, envelope) AS TABLE
-SELECT page, unnest(records) AS r, generate_subscripts(records, 1) AS position
+SELECT
+    false AS exact,
+    page,
+    position,
+    NULL::VARCHAR AS record,
+    true AS is_record,
+    r
 FROM (
-    SELECT filename AS page, struct_extract(from_json(content, shape), envelope) AS records
-    FROM read_text(files)
+    SELECT page, unnest(records) AS r, generate_subscripts(records, 1) AS position
+    FROM (
+        SELECT filename AS page, struct_extract(from_json(content, shape), envelope) AS records
+        FROM read_text(files)
+    )
 )

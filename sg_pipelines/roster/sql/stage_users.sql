@@ -19,9 +19,7 @@ WITH paths AS (
 ),
 record_fields AS (
     SELECT
-        record,
-        position,
-        is_record,
+        * EXCLUDE (v, k),
         field(v, k, 1) AS sourced_id,
         field(v, k, 2) AS status,
         field(v, k, 3) AS date_last_modified,
@@ -73,8 +71,6 @@ lists AS (
     FROM record_fields
 )
 SELECT
-    true AS exact,
-    NULL::VARCHAR AS page,
     * EXCLUDE (role_kinds, role_name_kinds, role_type_kinds, user_id_kinds, user_id_type_kinds,
                user_id_value_kinds),
     is_object_list(roles, role_kinds)
@@ -114,8 +110,7 @@ WITH records AS (
 ),
 record_fields AS (
     SELECT
-        page,
-        position,
+        * EXCLUDE (r),
         typed(r.sourcedId) AS sourced_id,
         typed(r.status) AS status,
         typed(r.dateLastModified) AS date_last_modified,
@@ -166,12 +161,7 @@ ids AS (
     FROM items
 )
 SELECT
-    false AS exact,
-    page,
-    position,
-    NULL::VARCHAR AS record,
-    true AS is_record,
-    * EXCLUDE (page, position, preferred_first_name, preferred_given_name,
+    * EXCLUDE (preferred_first_name, preferred_given_name,
                preferred_last_name, preferred_family_name, role_items, user_id_items,
                agent_items, ic, raw_roles, raw_user_ids, raw_metadata),
     -- the first spelling present wins; a missing one and a null are one here (see certain)
