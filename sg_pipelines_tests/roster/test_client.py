@@ -346,7 +346,9 @@ def test_a_token_response_without_a_usable_access_token_fails_the_pull(access_to
 
 
 def test_a_401_on_the_retry_after_a_refresh_stops_without_a_third_try():
-    provider = FakeProvider({"users": USERS_5})
+    # two pages only: with a third, whether it was fetched (and took a token) before the pull
+    # stopped was a race, and the token count with it
+    provider = FakeProvider({"users": USERS_5[:4]})
 
     def refuse_from_page_2(request, number):
         return httpx.Response(401) if request.url.params["offset"] == "2" else None
